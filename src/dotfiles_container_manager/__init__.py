@@ -1,0 +1,159 @@
+"""dotfiles-container-manager: one typed Python API over the docker and podman CLIs.
+
+    from dotfiles_container_manager import ContainerEngineFactory, RunConfig
+
+    engine = ContainerEngineFactory.create()          # docker, else podman
+    cid = engine.containers.run(RunConfig("alpine:3", command=["sleep", "60"]))
+
+Importing the package costs almost nothing: the names below are loaded on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# name -> module that defines it (relative to this package)
+_EXPORTS = {
+    "ContainerEngineFactory": ".factory",
+    "ContainerEngine": ".core.base",
+    "ImageManager": ".core.managers.image",
+    "ContainerManager": ".core.managers.container",
+    "VolumeManager": ".core.managers.volume",
+    "NetworkManager": ".core.managers.network",
+    "BuildContext": ".core.types",
+    "RunConfig": ".core.types",
+    "VolumeMount": ".core.types",
+    "PortMapping": ".core.types",
+    "ExecResult": ".core.types",
+    "ImageInfo": ".core.types",
+    "ContainerInfo": ".core.types",
+    "VolumeInfo": ".core.types",
+    "NetworkInfo": ".core.types",
+    "EngineInfo": ".core.types",
+    "ContainerRuntime": ".core.enums",
+    "ContainerState": ".core.enums",
+    "RestartPolicy": ".core.enums",
+    "PullPolicy": ".core.enums",
+    "ContainerError": ".core.exceptions",
+    "RuntimeNotAvailableError": ".core.exceptions",
+    "CommandTimeoutError": ".core.exceptions",
+    "InvalidConfigError": ".core.exceptions",
+    "OutputParseError": ".core.exceptions",
+    "ResourceNotFoundError": ".core.exceptions",
+    "ResourceConflictError": ".core.exceptions",
+    "ImageError": ".core.exceptions",
+    "ImageNotFoundError": ".core.exceptions",
+    "ImageBuildError": ".core.exceptions",
+    "ImageConflictError": ".core.exceptions",
+    "ContainerOperationError": ".core.exceptions",
+    "ContainerNotFoundError": ".core.exceptions",
+    "ContainerConflictError": ".core.exceptions",
+    "VolumeError": ".core.exceptions",
+    "VolumeNotFoundError": ".core.exceptions",
+    "VolumeConflictError": ".core.exceptions",
+    "NetworkError": ".core.exceptions",
+    "NetworkNotFoundError": ".core.exceptions",
+    "NetworkConflictError": ".core.exceptions",
+}
+
+__all__ = [
+    "BuildContext",
+    "CommandTimeoutError",
+    "ContainerConflictError",
+    "ContainerEngine",
+    "ContainerEngineFactory",
+    "ContainerError",
+    "ContainerInfo",
+    "ContainerManager",
+    "ContainerNotFoundError",
+    "ContainerOperationError",
+    "ContainerRuntime",
+    "ContainerState",
+    "EngineInfo",
+    "ExecResult",
+    "ImageBuildError",
+    "ImageConflictError",
+    "ImageError",
+    "ImageInfo",
+    "ImageManager",
+    "ImageNotFoundError",
+    "InvalidConfigError",
+    "NetworkConflictError",
+    "NetworkError",
+    "NetworkInfo",
+    "NetworkManager",
+    "NetworkNotFoundError",
+    "OutputParseError",
+    "PortMapping",
+    "PullPolicy",
+    "ResourceConflictError",
+    "ResourceNotFoundError",
+    "RestartPolicy",
+    "RunConfig",
+    "RuntimeNotAvailableError",
+    "VolumeConflictError",
+    "VolumeError",
+    "VolumeInfo",
+    "VolumeManager",
+    "VolumeMount",
+    "VolumeNotFoundError",
+]
+
+if TYPE_CHECKING:  # what type checkers and IDEs see
+    from .core.base import ContainerEngine
+    from .core.enums import ContainerRuntime, ContainerState, PullPolicy, RestartPolicy
+    from .core.exceptions import (
+        CommandTimeoutError,
+        ContainerConflictError,
+        ContainerError,
+        ContainerNotFoundError,
+        ContainerOperationError,
+        ImageBuildError,
+        ImageConflictError,
+        ImageError,
+        ImageNotFoundError,
+        InvalidConfigError,
+        NetworkConflictError,
+        NetworkError,
+        NetworkNotFoundError,
+        OutputParseError,
+        ResourceConflictError,
+        ResourceNotFoundError,
+        RuntimeNotAvailableError,
+        VolumeConflictError,
+        VolumeError,
+        VolumeNotFoundError,
+    )
+    from .core.managers.container import ContainerManager
+    from .core.managers.image import ImageManager
+    from .core.managers.network import NetworkManager
+    from .core.managers.volume import VolumeManager
+    from .core.types import (
+        BuildContext,
+        ContainerInfo,
+        EngineInfo,
+        ExecResult,
+        ImageInfo,
+        NetworkInfo,
+        PortMapping,
+        RunConfig,
+        VolumeInfo,
+        VolumeMount,
+    )
+    from .factory import ContainerEngineFactory
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,1 @@
+"""Runtime-agnostic core: the engine and manager interfaces, types, enums, exceptions."""

@@ -1,0 +1,1 @@
+"""Runtime implementations: ``docker`` and ``podman`` (which extends docker)."""

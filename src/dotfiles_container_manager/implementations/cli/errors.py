@@ -1,0 +1,166 @@
+"""Turn a failed CLI call into the right exception.
+
+The classifier reads the exit code and both output streams (docker prints some errors on
+stdout) and decides, in this order:
+
+1. runtime unavailable (daemon/service unreachable, broken configuration)
+   → :class:`RuntimeNotAvailableError`;
+2. a resource is missing → that resource's ``...NotFoundError``; the message says which
+   kind ("No such container", "image not known", ...); a generic "no such object" takes
+   the kind of the operation that failed;
+3. a conflict (already exists, in use, wrong state) → the operation's ``...ConflictError``;
+4. anything else → the operation's error class.
+
+Stderr text alone never means failure: both CLIs print warnings on success. Only a non-zero
+exit status reaches the classifier. The patterns are data; a runtime adds its own by
+subclassing and extending the tuples.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ...core import exceptions as exc
+
+if TYPE_CHECKING:
+    from .runner import CommandResult
+
+__all__ = ["ErrorClassifier"]
+
+_Kind = type[exc.ContainerError]
+
+# Per operation error class: (its not-found class, its conflict class).
+_FAMILY: dict[_Kind, tuple[_Kind, _Kind]] = {
+    exc.ImageError: (exc.ImageNotFoundError, exc.ImageConflictError),
+    exc.ImageBuildError: (exc.ImageNotFoundError, exc.ImageConflictError),
+    exc.ContainerOperationError: (exc.ContainerNotFoundError, exc.ContainerConflictError),
+    exc.VolumeError: (exc.VolumeNotFoundError, exc.VolumeConflictError),
+    exc.NetworkError: (exc.NetworkNotFoundError, exc.NetworkConflictError),
+}
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+class ErrorClassifier:
+    """Classifies failures of a docker-compatible CLI (docker, and podman's wording too)."""
+
+    #: The runtime cannot be reached or is misconfigured.
+    unavailable: tuple[str, ...] = (
+        r"cannot connect to the docker daemon",
+        r"permission denied while trying to connect to the docker daemon",
+        r"failed to initialize: unable to resolve docker endpoint",
+        r"error during connect",
+        r"cannot connect to podman",
+        r"unable to connect to podman",
+        r"reading system config",
+        r"finding config on system",
+        r"default oci runtime \S+ not found",
+        r"failed to getdriver",
+    )
+    #: Missing resources, most specific first: (pattern, exception class).
+    not_found: tuple[tuple[str, _Kind], ...] = (
+        (r"no such container|no container with (?:name or id|id)", exc.ContainerNotFoundError),
+        (r"container \"[^\"]+\" does not exist", exc.ContainerNotFoundError),
+        (r"no such volume|no volume with name", exc.VolumeNotFoundError),
+        (
+            r"network \S+ not found|network not found|unable to find network",
+            exc.NetworkNotFoundError,
+        ),
+        (
+            r"no such image|image not known|reference does not exist|"
+            r"did not resolve to an alias|repository \S+ not found|"
+            r"manifest unknown|pull access denied",
+            exc.ImageNotFoundError,
+        ),
+    )
+    #: A missing resource whose kind the message does not name.
+    generic_not_found: tuple[str, ...] = (r"no such object",)
+    #: Pull attempts that found nothing (docker: "Unable to find image 'x' locally").
+    pull_failed: tuple[str, ...] = (r"unable to find image '[^']*' locally", r"trying to pull ")
+    #: Already exists / in use / wrong state.
+    conflict: tuple[str, ...] = (
+        r"already exists",
+        r"already in use",
+        r"is in use",
+        r"being used",
+        r"active endpoints",
+        r"associated containers",
+        r"is not running",
+        r"is already paused",
+        r"is not paused",
+        r"is paused",
+        r"cannot remove a running container",
+        r"cannot remove container .* as it is running",
+        r"state improper",
+        r"conflict",
+        r"already connected",
+        r"is not connected",
+        r"already exists in network",
+    )
+
+    def __init__(self, runtime: str) -> None:
+        self.runtime = runtime
+        self._unavailable = _rx(*self.unavailable)
+        self._not_found = [(re.compile(p, re.IGNORECASE), k) for p, k in self.not_found]
+        self._generic_not_found = _rx(*self.generic_not_found)
+        self._pull_failed = _rx(*self.pull_failed)
+        self._conflict = _rx(*self.conflict)
+
+    def classify(self, result: CommandResult, error: _Kind) -> exc.ContainerError:
+        """The exception for a failed ``result`` of an operation whose error class is
+        ``error``."""
+        stderr = result.stderr_text
+        # docker prints some errors (OCI exec failures) on stdout; look at both.
+        text = f"{stderr}\n{result.stdout_text[-4000:]}" if result.stdout else stderr
+        message = (
+            self._message(stderr)
+            or self._message(result.stdout_text)
+            or f"command failed with exit code {result.returncode}"
+        )
+        command, code = result.command, result.returncode
+
+        def make(kind: _Kind, text: str = message) -> exc.ContainerError:
+            return kind(text, command=command, exit_code=code, stderr=stderr)
+
+        if self._unavailable.search(text):
+            return exc.RuntimeNotAvailableError(
+                f"{self.runtime} is not available: {message}",
+                runtime=self.runtime,
+                command=command,
+                exit_code=code,
+                stderr=stderr,
+            )
+        not_found, conflict = _FAMILY.get(error, (None, None))
+        for pattern, kind in self._not_found:
+            if pattern.search(text):
+                return make(kind)
+        if not_found is not None and self._generic_not_found.search(text):
+            return make(not_found)
+        if self._pull_failed.search(text) and "pulling from" not in text.lower():
+            return make(exc.ImageNotFoundError)
+        if conflict is not None and self._conflict.search(text):
+            return make(conflict)
+        if error is exc.ImageBuildError:
+            return exc.ImageBuildError(
+                message,
+                command=command,
+                exit_code=code,
+                stderr=stderr,
+                output=f"{result.stdout_text}\n{stderr}".strip(),
+            )
+        return make(error)
+
+    @staticmethod
+    def _message(text: str) -> str:
+        """The most telling line: the last one starting with 'Error', else the last line."""
+        lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+        if not lines:
+            return ""
+        for line in reversed(lines):
+            low = line.lower()
+            if low.startswith(("error", "docker: error")) and not low.startswith("error: exit"):
+                return line
+        return lines[-1]

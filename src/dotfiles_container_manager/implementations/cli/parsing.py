@@ -1,0 +1,205 @@
+"""Reading what the CLIs print: JSON documents, timestamps, labels, references.
+
+Every function either returns a value or raises :class:`OutputParseError` with the command
+and an excerpt of the output; none lets a ``KeyError``/``TypeError`` escape. Field readers
+are lenient (a missing or null field gives the default), because runtime versions differ.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ...core.exceptions import OutputParseError
+from .runner import CommandResult
+
+__all__ = [
+    "as_dict",
+    "as_int",
+    "as_str",
+    "full_image_id",
+    "labels_from",
+    "load_json",
+    "load_records",
+    "normalize_reference",
+    "parse_time",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# 2026-11-28T18:47:44.160299506Z | 2026-11-28 18:47:44 +0000 UTC | ...+01:00
+_TIME = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?\s*"
+    r"(Z|[+-]\d\d:?\d\d)?(?:\s+[A-Z]{2,5})?(?:\s+m=[+-][\d.]+)?"
+)
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _fail(result: CommandResult, why: str) -> OutputParseError:
+    return OutputParseError(
+        f"cannot read the output of {' '.join(result.command[1:3])}: {why}",
+        output=result.stdout_text,
+        command=result.command,
+        exit_code=result.returncode,
+        stderr=result.stderr_text,
+    )
+
+
+def load_json(result: CommandResult) -> Any:
+    """The single JSON document on stdout."""
+    text = result.stdout_text.strip()
+    if not text:
+        raise _fail(result, "empty output")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise _fail(result, f"not JSON ({exc})") from None
+
+
+def load_records(result: CommandResult) -> list[dict[str, Any]]:
+    """A list of JSON objects printed either as one array (podman) or one per line (docker).
+
+    Empty output is an empty list; a ``null`` document too.
+    """
+    text = result.stdout_text.strip()
+    if not text:
+        return []
+    try:
+        if text[0] == "[" or text == "null":
+            data = json.loads(text)
+            records = [] if data is None else data
+        else:
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except ValueError as exc:
+        raise _fail(result, f"not JSON ({exc})") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise _fail(result, "expected JSON objects")
+    return records
+
+
+def first_record(result: CommandResult) -> dict[str, Any]:
+    """The one object an ``inspect`` of one resource prints."""
+    records = load_records(result)
+    if len(records) != 1:
+        raise _fail(result, f"expected one object, got {len(records)}")
+    return records[0]
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a dict, else an empty dict (null, missing, wrong type)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_str(value: Any, default: str = "") -> str:
+    """``value`` as a string; ``default`` for null/missing."""
+    if value is None:
+        return default
+    return value if isinstance(value, str) else str(value)
+
+
+def as_int(value: Any, default: int | None = None) -> int | None:
+    """``value`` as an int when it is one (or a numeric string), else ``default``."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return default
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A timezone-aware UTC datetime, to the second, from RFC 3339 text, docker's
+    ``2026-11-28 18:47:44 +0000 UTC`` form, or unix seconds. Zero/"never" values (year 1,
+    negative) give None.
+
+    Whole seconds, because that is all some list commands print: a record from ``list`` then
+    equals the one from ``inspect``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            return None
+        return _EPOCH + timedelta(seconds=int(value))
+    if not isinstance(value, str):
+        return None
+    match = _TIME.match(value.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, _fraction, zone = match.groups()
+    if int(year) <= 1:
+        return None
+    offset = timedelta(0)
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    try:
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:
+        return None
+    return moment - offset
+
+
+def labels_from(value: Any) -> dict[str, str]:
+    """Labels from a dict (inspect, podman) or docker's ``k=v,k2=v2`` list string.
+
+    The string form is ambiguous when a value holds ``,x=``; a segment without ``=`` is
+    joined to the previous value (``a=1,2`` is ``{"a": "1,2"}``).
+    """
+    if isinstance(value, Mapping):
+        return {str(k): as_str(v) for k, v in value.items()}
+    if not isinstance(value, str) or not value:
+        return {}
+    labels: dict[str, str] = {}
+    last: str | None = None
+    for part in value.split(","):
+        key, sep, val = part.partition("=")
+        if sep:
+            labels[key] = val
+            last = key
+        elif last is not None:
+            labels[last] += "," + part
+    return labels
+
+
+def full_image_id(value: Any) -> str:
+    """``sha256:<hex>`` for a bare or prefixed image id (other text unchanged)."""
+    text = as_str(value)
+    if _HEX64.fullmatch(text):
+        return f"sha256:{text}"
+    return text
+
+
+_PREFIXES = ("docker.io/library/", "docker.io/", "localhost/")
+
+
+def normalize_reference(value: Any) -> str:
+    """An image reference in docker's short form: ``name:tag``.
+
+    Drops podman's ``localhost/`` and the implicit ``docker.io/library/`` prefixes and adds
+    ``:latest`` when neither tag nor digest is given. Ids are returned unchanged.
+    """
+    ref = as_str(value)
+    if not ref or _HEX64.fullmatch(ref) or ref.startswith("sha256:"):
+        return full_image_id(ref)
+    for prefix in _PREFIXES:
+        if ref.startswith(prefix):
+            ref = ref[len(prefix) :]
+            break
+    last = ref.rsplit("/", 1)[-1]
+    if "@" not in ref and ":" not in last:
+        ref += ":latest"
+    return ref

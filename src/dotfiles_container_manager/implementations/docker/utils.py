@@ -1,0 +1,189 @@
+"""Command-line construction: configuration objects → CLI arguments (and child env).
+
+Secrets policy: environment values never go on argv. ``-e KEY`` is passed and the value is
+put in the CLI process's own environment, which the CLI forwards into the container. Keys
+that would change the CLI's *own* behaviour if set in its environment (``DOCKER_HOST``,
+``PATH``, ``CONTAINERS_CONF``, proxies...) go through a private env-file instead, as does
+everything when ``RunConfig.env_file`` is set. The env-file lives in a 0700 temporary
+directory, is written 0600, and is removed when the call ends, whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+from ...core.enums import RestartPolicy
+from ...core.types import PortMapping, RunConfig, VolumeMount
+
+__all__ = [
+    "cli_sensitive",
+    "environment_args",
+    "filter_args",
+    "port_args",
+    "private_tempdir",
+    "run_args",
+    "volume_args",
+]
+
+_CLI_PREFIXES = (
+    "DOCKER",
+    "CONTAINER",
+    "PODMAN",
+    "BUILDAH",
+    "REGISTRY",
+    "STORAGE",
+    "XDG_",
+    "LD_",
+    "SSL_",
+    "GO",
+    "SSH_",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "FTP_PROXY",
+)
+_CLI_NAMES = frozenset({"PATH", "HOME", "TMPDIR", "USER", "TZ"})
+
+
+def cli_sensitive(key: str) -> bool:
+    """True when setting ``key`` in the CLI's environment could change what the CLI does."""
+    upper = key.upper()
+    return upper in _CLI_NAMES or upper.startswith(_CLI_PREFIXES)
+
+
+@contextmanager
+def private_tempdir() -> Iterator[str]:
+    """A 0700 temporary directory, removed on exit."""
+    path = tempfile.mkdtemp(prefix="dcm-")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def environment_args(
+    environment: Mapping[str, str], *, use_file: bool = False
+) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """Yield ``(args, child_env)`` that give the container ``environment``.
+
+    ``args`` hold only keys (``-e KEY``) and, if needed, ``--env-file PATH``; ``child_env``
+    holds the values, to be merged into the CLI's environment for this call only.
+    """
+    args: list[str] = []
+    child_env: dict[str, str] = {}
+    in_file: dict[str, str] = {}
+    for key, value in environment.items():
+        if use_file or cli_sensitive(key) or "\n" in key:
+            in_file[key] = value
+        else:
+            args += ["-e", key]
+            child_env[key] = value
+    if not in_file:
+        yield args, child_env
+        return
+    with private_tempdir() as tmp:
+        path = os.path.join(tmp, "env")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.writelines(f"{k}={v}\n" for k, v in in_file.items())
+        yield [*args, "--env-file", path], child_env
+
+
+def port_args(ports: Sequence[PortMapping]) -> list[str]:
+    """``-p`` options."""
+    args: list[str] = []
+    for port in ports:
+        args += ["-p", port.to_arg()]
+    return args
+
+
+def volume_args(volumes: Sequence[VolumeMount]) -> list[str]:
+    """``--mount`` options (a missing bind source is an error on every runtime)."""
+    args: list[str] = []
+    for mount in volumes:
+        args += mount.to_args()
+    return args
+
+
+def filter_args(filters: Mapping[str, str] | None) -> list[str]:
+    """``--filter key=value`` options."""
+    args: list[str] = []
+    for key, value in (filters or {}).items():
+        args += ["--filter", f"{key}={value}"]
+    return args
+
+
+def run_args(config: RunConfig) -> list[str]:
+    """Options of ``create``/``run`` for ``config`` (environment excluded), up to the image.
+
+    The image and command are appended by the caller.
+    """
+    args: list[str] = []
+    if config.name:
+        args += ["--name", config.name]
+    for key, value in config.labels.items():
+        args += ["--label", f"{key}={value}"]
+    args += volume_args(config.volumes)
+    args += port_args(config.ports)
+    if config.network:
+        args += ["--network", config.network]
+    for alias in config.network_aliases:
+        args += ["--network-alias", alias]
+    if config.restart_policy is not RestartPolicy.NO:
+        policy = config.restart_policy.value
+        if config.restart_max_retries is not None:
+            policy += f":{config.restart_max_retries}"
+        args += ["--restart", policy]
+    if config.entrypoint is not None:
+        # --entrypoint takes one word; further words go before the command.
+        args += ["--entrypoint", config.entrypoint[0] if config.entrypoint else ""]
+    simple: dict[str, str | None] = {
+        "--workdir": config.working_dir,
+        "--user": config.user,
+        "--hostname": config.hostname,
+        "--memory": config.memory,
+        "--stop-signal": config.stop_signal,
+        "--health-cmd": config.healthcheck,
+    }
+    for flag, option in simple.items():
+        if option is not None:
+            args += [flag, option]
+    if config.cpus is not None:
+        args += ["--cpus", f"{config.cpus:g}"]
+    if config.stop_timeout is not None:
+        args += ["--stop-timeout", str(config.stop_timeout)]
+    if config.pull is not None:
+        args += ["--pull", config.pull.value]
+    for host, ip in config.extra_hosts.items():
+        args += ["--add-host", f"{host}:{ip}"]
+    for path in config.tmpfs:
+        args += ["--tmpfs", path]
+    for cap in config.cap_add:
+        args += ["--cap-add", cap]
+    for cap in config.cap_drop:
+        args += ["--cap-drop", cap]
+    for flag, on in (
+        ("--rm", config.remove),
+        ("--read-only", config.read_only),
+        ("--privileged", config.privileged),
+        ("--init", config.init),
+    ):
+        if on:
+            args.append(flag)
+    return args
+
+
+def command_args(config: RunConfig) -> list[str]:
+    """The words after the image: the rest of a multi-word entrypoint, then the command."""
+    words: list[str] = []
+    if config.entrypoint:
+        words += list(config.entrypoint[1:])
+    if config.command is not None:
+        words += list(config.command)
+    return words

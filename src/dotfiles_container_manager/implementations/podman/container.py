@@ -1,0 +1,72 @@
+"""Containers on podman: what differs from docker."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import Any
+
+from ...core.enums import ContainerState
+from ...core.types import ContainerInfo
+from ..cli import parsing as p
+from ..cli.runner import CommandResult
+from ..docker.container import DockerContainerManager, _port, _unique_ports
+
+__all__ = ["PodmanContainerManager"]
+
+_LISTED_WITHOUT_ALL = (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING)
+
+
+class PodmanContainerManager(DockerContainerManager):
+    """Podman's ``ps`` JSON shape, its exec exit codes, and a quick forced remove."""
+
+    # Without -t 0, `podman rm -f` sends SIGTERM and waits 10 s; docker kills at once.
+    force_remove_options = ("-f", "-t", "0")
+
+    def _list_all_args(self, all: bool) -> builtins.list[str]:
+        # `podman ps` hides paused containers; docker shows them. List all, keep the same.
+        return ["-a"]
+
+    def _keep_listed(
+        self, records: builtins.list[ContainerInfo], all: bool
+    ) -> builtins.list[ContainerInfo]:
+        return records if all else [r for r in records if r.state in _LISTED_WITHOUT_ALL]
+
+    def _exec_cli_failed(self, result: CommandResult) -> bool:
+        # podman: 125 for its own errors (missing container), 255 for a container that is
+        # not running; 126/127 are "cannot start the command", reported as the exit code.
+        return result.returncode in (125, 255) and result.stderr_text.lstrip().startswith("Error:")
+
+    @staticmethod
+    def from_ps(data: Mapping[str, Any]) -> ContainerInfo:
+        """A :class:`ContainerInfo` from one podman ``ps`` JSON object."""
+        ports = []
+        for item in data.get("Ports") or ():
+            item = p.as_dict(item)
+            cport, hport = p.as_int(item.get("container_port")), p.as_int(item.get("host_port"))
+            count = p.as_int(item.get("range"), 1) or 1
+            if cport and hport:
+                for offset in range(count):
+                    ports.append(
+                        _port(
+                            cport + offset,
+                            hport + offset,
+                            p.as_str(item.get("protocol"), "tcp"),
+                            item.get("host_ip"),
+                        )
+                    )
+        state = ContainerState.parse(p.as_str(data.get("State")))
+        names = data.get("Names") or [""]
+        exited = state in (ContainerState.EXITED, ContainerState.DEAD)
+        return ContainerInfo(
+            id=p.as_str(data.get("Id") or data.get("ID")),
+            name=p.as_str(names[0] if isinstance(names, list) else names),
+            image=p.normalize_reference(data.get("Image")),
+            state=state,
+            labels=p.labels_from(data.get("Labels")),
+            created=p.parse_time(data.get("Created")),
+            ports=_unique_ports(ports),
+            networks=tuple(sorted(p.as_str(n) for n in data.get("Networks") or ())),
+            exit_code=p.as_int(data.get("ExitCode")) if exited else None,
+            raw=dict(data),
+        )

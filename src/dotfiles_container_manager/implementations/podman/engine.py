@@ -1,0 +1,44 @@
+"""The podman engine: the docker engine with podman's managers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ...core.enums import ContainerRuntime
+from ...core.types import EngineInfo
+from ..cli import parsing as p
+from ..docker.engine import DockerEngine
+from .container import PodmanContainerManager
+from .image import PodmanImageManager
+from .network import PodmanNetworkManager
+from .volume import PodmanVolumeManager
+
+__all__ = ["PodmanEngine"]
+
+
+class PodmanEngine(DockerEngine):
+    """:class:`ContainerEngine` over the podman CLI (also a ``docker`` that is podman)."""
+
+    runtime: ClassVar[ContainerRuntime] = ContainerRuntime.PODMAN
+    image_manager_class = PodmanImageManager
+    container_manager_class = PodmanContainerManager
+    volume_manager_class = PodmanVolumeManager
+    network_manager_class = PodmanNetworkManager
+
+    @staticmethod
+    def info_from(data: Mapping[str, Any]) -> EngineInfo:
+        """An :class:`EngineInfo` from podman's ``info`` document."""
+        host = p.as_dict(data.get("host"))
+        version = p.as_dict(data.get("version"))
+        return EngineInfo(
+            runtime="podman",
+            version=p.as_str(version.get("Version")),
+            api_version=p.as_str(version.get("APIVersion")),
+            os=p.as_str(host.get("os")),
+            arch=p.as_str(host.get("arch")),
+            storage_driver=p.as_str(p.as_dict(data.get("store")).get("graphDriverName")),
+            cgroup_version=p.as_str(host.get("cgroupVersion")).lstrip("v"),
+            rootless=p.as_dict(host.get("security")).get("rootless") is True,
+            raw=dict(data),
+        )

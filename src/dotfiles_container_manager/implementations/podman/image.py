@@ -1,0 +1,63 @@
+"""Images on podman: what differs from docker."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import Any
+
+from ...core import validation as v
+from ...core.exceptions import ImageConflictError, ImageError
+from ...core.types import ImageInfo
+from ..cli import parsing as p
+from ..docker.image import DockerImageManager
+from ..docker.utils import filter_args
+
+__all__ = ["PodmanImageManager"]
+
+
+class PodmanImageManager(DockerImageManager):
+    """Podman's ``images`` JSON is complete (one call); ``rmi -f`` deletes containers."""
+
+    def list(
+        self, *, all: bool = False, filters: Mapping[str, str] | None = None
+    ) -> builtins.list[ImageInfo]:
+        """Local images from one ``images`` call (one entry per image, deduplicated)."""
+        args = ["images", "--format", "{{json .}}", *(["-a"] if all else []), *filter_args(filters)]
+        records: dict[str, ImageInfo] = {}
+        for row in p.load_records(self._run(args, ImageError)):
+            info = self.from_list(row)
+            records.setdefault(info.id, info)
+        return list(records.values())
+
+    def remove(self, image: str, force: bool = False) -> None:
+        """Remove ``image``. ``force`` as on docker: untags an image containers still use,
+        and never removes those containers (podman's own ``rmi -f`` would)."""
+        v.check_image("image", image)
+        if not force:
+            self._run(["rmi", image], ImageError)
+            return
+        users = self._lines(
+            self._run(["ps", "-a", "-q", "--filter", f"ancestor={image}"], ImageError)
+        )
+        if not users:
+            self._run(["rmi", "-f", image], ImageError)  # safe: no container uses it
+            return
+        if v.is_image_id(image):
+            raise ImageConflictError(f"image {image!r} is used by containers {', '.join(users)}")
+        # Like docker's `rmi -f NAME` for an image in use: the name goes, the image stays.
+        self._run(["untag", image, image], ImageError)
+
+    @staticmethod
+    def from_list(data: Mapping[str, Any]) -> ImageInfo:
+        """An :class:`ImageInfo` from one podman ``images`` JSON object."""
+        names = data.get("Names") or data.get("RepoTags") or ()
+        return ImageInfo(
+            id=p.full_image_id(data.get("Id") or data.get("ID")),
+            tags=tuple(sorted({p.normalize_reference(n) for n in names})),
+            size=p.as_int(data.get("Size"), 0) or 0,
+            created=p.parse_time(data.get("Created")),
+            labels=p.labels_from(data.get("Labels")),
+            digests=tuple(sorted(p.as_str(d) for d in data.get("RepoDigests") or ())),
+            raw=dict(data),
+        )

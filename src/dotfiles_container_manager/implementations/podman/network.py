@@ -1,0 +1,43 @@
+"""Networks on podman: what differs from docker."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import Any
+
+from ...core.types import NetworkInfo
+from ..cli import parsing as p
+from ..docker.network import DockerNetworkManager
+
+__all__ = ["PodmanNetworkManager"]
+
+
+class PodmanNetworkManager(DockerNetworkManager):
+    """Podman's network JSON is lowercase (netavark), ``create`` prints the name, and
+    ``network rm`` already refuses while containers are attached."""
+
+    def _created_id(self, name: str, lines: builtins.list[str]) -> str:
+        return self.inspect(name).id
+
+    def _check_unused(self, network: str) -> None:
+        return None  # podman refuses by itself (exit 2, "associated containers")
+
+    @staticmethod
+    def from_inspect(data: Mapping[str, Any]) -> NetworkInfo:
+        """A :class:`NetworkInfo` from podman's ``network inspect``/``ls`` object."""
+        if "Id" in data or "IPAM" in data:  # a docker-shaped document (older podman/CNI)
+            return DockerNetworkManager.from_inspect(data)
+        subnets = [p.as_str(p.as_dict(s).get("subnet")) for s in data.get("subnets") or ()]
+        return NetworkInfo(
+            id=p.as_str(data.get("id")),
+            name=p.as_str(data.get("name")),
+            driver=p.as_str(data.get("driver"), "bridge"),
+            labels=p.labels_from(data.get("labels")),
+            created=p.parse_time(data.get("created")),
+            internal=data.get("internal") is True,
+            subnets=tuple(s for s in subnets if s),
+            raw=dict(data),
+        )
+
+    from_ls = from_inspect

@@ -69,9 +69,19 @@ def _ensure_base_image(engine: ContainerEngine) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tar = _make_rootfs_tar(Path(tmp))
         subprocess.run(
-            [engine.command, "import", "-c", "ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-             "-c", 'CMD ["/bin/sh"]', str(tar), BASE_IMAGE],
-            check=True, capture_output=True, timeout=120,
+            [
+                engine.command,
+                "import",
+                "-c",
+                "ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                "-c",
+                'CMD ["/bin/sh"]',
+                str(tar),
+                BASE_IMAGE,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
 
 

@@ -137,7 +137,7 @@ class VolumeMount:
         kind = "bind" if self.is_bind else "volume"
         spec = f"type={kind},source={self.source},target={self.target}"
         if self.read_only:
-            spec += ",readonly"
+            spec += ",ro"  # "readonly" is refused for volumes by podman 4.3
         return ["--mount", spec]
 
 

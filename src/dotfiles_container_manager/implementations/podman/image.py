@@ -37,8 +37,10 @@ class PodmanImageManager(DockerImageManager):
         if not force:
             self._run(["rmi", image], ImageError)
             return
+        # podman's ancestor filter matches an image id, not every name of the image.
+        image_id = self.inspect(image).id
         users = self._lines(
-            self._run(["ps", "-a", "-q", "--filter", f"ancestor={image}"], ImageError)
+            self._run(["ps", "-a", "-q", "--filter", f"ancestor={image_id[7:]}"], ImageError)
         )
         if not users:
             self._run(["rmi", "-f", image], ImageError)  # safe: no container uses it

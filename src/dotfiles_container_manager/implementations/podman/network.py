@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...core.types import NetworkInfo
@@ -16,6 +17,25 @@ __all__ = ["PodmanNetworkManager"]
 class PodmanNetworkManager(DockerNetworkManager):
     """Podman's network JSON is lowercase (netavark), ``create`` prints the name, and
     ``network rm`` already refuses while containers are attached."""
+
+    def _by_name(self, network: str) -> str:
+        # podman 4.3 cannot find a network by its full id for rm/disconnect, and removing by
+        # an id prefix skips the in-use check: act on the name, found through inspect.
+        if re.fullmatch(r"[0-9a-f]{12,64}", network):
+            return self.inspect(network).name
+        return network
+
+    def remove(self, network: str) -> None:
+        """Remove a network (by name or id)."""
+        super().remove(self._by_name(network))
+
+    def connect(self, network: str, container: str, *, aliases: Sequence[str] = ()) -> None:
+        """Attach ``container`` to ``network`` (by name or id)."""
+        super().connect(self._by_name(network), container, aliases=aliases)
+
+    def disconnect(self, network: str, container: str, *, force: bool = False) -> None:
+        """Detach ``container`` from ``network`` (by name or id)."""
+        super().disconnect(self._by_name(network), container, force=force)
 
     def _created_id(self, name: str, lines: builtins.list[str]) -> str:
         return self.inspect(name).id

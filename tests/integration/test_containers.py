@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -11,11 +12,13 @@ from dotfiles_container_manager import (
     ContainerEngine,
     ContainerInfo,
     ContainerNotFoundError,
+    ContainerOperationError,
     ContainerState,
     ExecResult,
     ImageNotFoundError,
     PortMapping,
     RestartPolicy,
+    VolumeMount,
 )
 
 from .conftest import Resources
@@ -216,3 +219,14 @@ def test_missing_container_errors(engine: ContainerEngine) -> None:
 def test_run_with_missing_image(engine: ContainerEngine, res: Resources) -> None:
     with pytest.raises(ImageNotFoundError):
         engine.containers.run(res.config(image="dcm-missing-image:1"))
+
+
+def test_bind_mount_of_missing_host_path_fails(
+    engine: ContainerEngine, res: Resources, tmp_path: Path
+) -> None:
+    # docker's -v would create the directory (root-owned); --mount refuses, as podman does
+    missing = tmp_path / "not-there"
+    config = res.config(command=["true"], volumes=[VolumeMount(str(missing), "/x")])
+    with pytest.raises(ContainerOperationError):
+        engine.containers.run(config)
+    assert not missing.exists()

@@ -138,6 +138,8 @@ class CommandRunner:
         self.timeout = timeout
         self.global_args = tuple(global_args)
         self.env = dict(env or {})
+        #: Facts about the server learnt once per engine (e.g. its API version).
+        self.facts: dict[str, object] = {}
 
     # ------------------------------------------------------------------ helpers
 

@@ -85,13 +85,27 @@ class DockerVolumeManager(CLIManager, VolumeManager):
         return [self.from_json(r) for r in p.load_records(self._run(args, VolumeError))]
 
     def prune(self, *, filters: Mapping[str, str] | None = None) -> builtins.list[str]:
-        """Remove unused volumes; return their names."""
-        result = self._run(["volume", "prune", "-f", *filter_args(filters)], VolumeError)
+        """Remove every unused volume, named or anonymous (matching ``filters``); return
+        their names. docker's API 1.42+ prunes only anonymous volumes unless ``--all``,
+        which older daemons refuse, so the flag follows the server's API version."""
+        args = ["volume", "prune", "-f", *self._prune_all_args(), *filter_args(filters)]
+        result = self._run(args, VolumeError)
         return [
             ln
             for ln in self._lines(result)
             if not ln.startswith(("Deleted Volumes:", "Total reclaimed space:"))
         ]
+
+    def _prune_all_args(self) -> builtins.list[str]:
+        api = self._runner.facts.get("api_version")
+        if api is None:
+            text = self._run(
+                ["version", "--format", "{{.Server.APIVersion}}"], VolumeError
+            ).stdout_text.strip()
+            major, _, minor = text.partition(".")
+            api = (int(major), int(minor)) if major.isdigit() and minor.isdigit() else (1, 41)
+            self._runner.facts["api_version"] = api
+        return ["--all"] if api >= (1, 42) else []  # type: ignore[operator]
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> VolumeInfo:

@@ -7,8 +7,12 @@ Mappings are copied into plain dicts and sequences into tuples, so changing the 
 objects afterwards changes nothing here.
 
 Records (:class:`ImageInfo`, :class:`ContainerInfo`, :class:`VolumeInfo`,
-:class:`NetworkInfo`, :class:`ExecResult`) are normalised: the same resource gives equal
-records on docker and podman. The runtime's own JSON is kept in ``raw`` (not compared).
+:class:`NetworkInfo`, :class:`ExecResult`) are normalised the same way on docker and
+podman: ids (``sha256:`` prefixed for images), names (no leading ``/``), references (no
+``localhost/``), labels as dicts, states, ports, whole-second UTC datetimes. Values each
+runtime computes itself (image sizes and digests, labels a builder adds such as podman's
+``io.buildah.version``) are reported as the runtime gives them. The runtime's own JSON is
+kept in ``raw`` (not compared).
 """
 
 from __future__ import annotations
@@ -161,7 +165,7 @@ class BuildContext:
 
     dockerfile: str
     files: Mapping[str, bytes | str] = field(default_factory=dict)
-    build_args: Mapping[str, str] = field(default_factory=dict)
+    build_args: Mapping[str, str] = field(default_factory=dict, repr=False)  # may be secret
     target: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     no_cache: bool = False

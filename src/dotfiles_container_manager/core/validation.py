@@ -38,10 +38,12 @@ _DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE_REF = re.compile(
     rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
-    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?",
+    re.ASCII,  # a tag's \w is [A-Za-z0-9_] for both CLIs, not any Unicode letter
 )
 _IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{4,64}")
-_ENV_KEY_FORBIDDEN = ("=", "\x00")
+# A newline would split the line of an env-file into two variables.
+_ENV_KEY_FORBIDDEN = ("=", "\x00", "\n")
 
 
 def check_text(field: str, value: object, *, allow_empty: bool = False) -> str:
@@ -118,7 +120,7 @@ def check_env(field: str, env: Mapping[str, str]) -> dict[str, str]:
     for key, val in env.items():
         check_text(f"{field} key", key)
         if any(ch in key for ch in _ENV_KEY_FORBIDDEN):
-            raise InvalidConfigError(f"{field} key", key, "must not contain '='")
+            raise InvalidConfigError(f"{field} key", key, "must not contain '=' or a newline")
         if not isinstance(val, str):
             raise InvalidConfigError(f"{field}[{key}]", REDACTED, "value must be a string")
         if "\x00" in val:

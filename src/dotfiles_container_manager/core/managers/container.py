@@ -5,8 +5,9 @@ from __future__ import annotations
 import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
+from ..exceptions import ContainerNotFoundError
 from ..types import ContainerInfo, ExecResult, RunConfig
 
 __all__ = ["ContainerManager"]
@@ -124,9 +125,18 @@ class ContainerManager(ABC):
     @contextmanager
     def running(self, config: RunConfig) -> Iterator[str]:
         """Run a container for the length of a ``with`` block, then remove it, even when the
-        block raises: ``with engine.containers.running(cfg) as cid: ...``."""
-        container_id = self.run(config)
+        block raises: ``with engine.containers.running(cfg) as cid: ...``.
+
+        The container is created, then started, so one that fails to start (or whose start
+        times out) is removed too; a failed ``run`` would leave it behind. One that is already
+        gone at the end (``remove=True``, or the block removed it) is not an error."""
+        container_id = self.create(config)
         try:
+            self.start(container_id)
+            if not config.detach:
+                with suppress(ContainerNotFoundError):  # remove=True: gone once it exited
+                    self.wait(container_id)
             yield container_id
         finally:
-            self.remove(container_id, force=True, volumes=True)
+            with suppress(ContainerNotFoundError):
+                self.remove(container_id, force=True, volumes=True)

@@ -41,8 +41,11 @@ class ImageManager(ABC):
     def remove(self, image: str, force: bool = False) -> None:
         """Remove a reference (or the image when it is the last one).
 
-        ``force`` removes an image used by stopped containers and untags one used by a
-        running container; it never removes containers (podman's ``rmi -f`` would).
+        ``force`` removes the reference even while containers use the image: they keep
+        running on the now untagged image. It never removes containers (podman's own
+        ``rmi -f`` would). Removing an in-use image *by id* with ``force`` raises
+        :class:`ImageConflictError` on podman, which cannot keep an image without a name
+        for its containers. A missing image raises :class:`ImageNotFoundError`, forced or not.
         """
 
     @abstractmethod

@@ -5,8 +5,9 @@ from __future__ import annotations
 import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
+from ..exceptions import NetworkNotFoundError
 from ..types import NetworkInfo
 
 __all__ = ["NetworkManager"]
@@ -58,9 +59,11 @@ class NetworkManager(ABC):
 
     @contextmanager
     def temporary(self, name: str, **kwargs: object) -> Iterator[str]:
-        """A network for the length of a ``with`` block, removed even when the block raises."""
+        """A network for the length of a ``with`` block, removed even when the block raises
+        (one the block removed itself is not an error)."""
         network = self.create(name, **kwargs)  # type: ignore[arg-type]
         try:
             yield network
         finally:
-            self.remove(network)
+            with suppress(NetworkNotFoundError):
+                self.remove(network)

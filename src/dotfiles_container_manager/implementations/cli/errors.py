@@ -33,7 +33,6 @@ _Kind = type[exc.ContainerError]
 # Per operation error class: (its not-found class, its conflict class).
 _FAMILY: dict[_Kind, tuple[_Kind, _Kind]] = {
     exc.ImageError: (exc.ImageNotFoundError, exc.ImageConflictError),
-    exc.ImageBuildError: (exc.ImageNotFoundError, exc.ImageConflictError),
     exc.ContainerOperationError: (exc.ContainerNotFoundError, exc.ContainerConflictError),
     exc.VolumeError: (exc.VolumeNotFoundError, exc.VolumeConflictError),
     exc.NetworkError: (exc.NetworkNotFoundError, exc.NetworkConflictError),
@@ -133,6 +132,16 @@ class ErrorClassifier:
                 exit_code=code,
                 stderr=stderr,
             )
+        if error is exc.ImageBuildError:
+            # Whatever went wrong inside the build (a missing base image included), the
+            # build failed: one exception type on every runtime, with the whole log.
+            return exc.ImageBuildError(
+                message,
+                command=command,
+                exit_code=code,
+                stderr=stderr,
+                output=f"{result.stdout_text}\n{stderr}".strip(),
+            )
         not_found, conflict = _FAMILY.get(error, (None, None))
         for pattern, kind in self._not_found:
             if pattern.search(text):
@@ -143,14 +152,6 @@ class ErrorClassifier:
             return make(exc.ImageNotFoundError)
         if conflict is not None and self._conflict.search(text):
             return make(conflict)
-        if error is exc.ImageBuildError:
-            return exc.ImageBuildError(
-                message,
-                command=command,
-                exit_code=code,
-                stderr=stderr,
-                output=f"{result.stdout_text}\n{stderr}".strip(),
-            )
         return make(error)
 
     @staticmethod

@@ -19,6 +19,7 @@ from .runner import CommandResult
 __all__ = [
     "as_dict",
     "as_int",
+    "as_list",
     "as_str",
     "full_image_id",
     "labels_from",
@@ -54,7 +55,7 @@ def load_json(result: CommandResult) -> Any:
         raise _fail(result, "empty output")
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise _fail(result, f"not JSON ({exc})") from None
 
 
@@ -72,7 +73,7 @@ def load_records(result: CommandResult) -> list[dict[str, Any]]:
             records = [] if data is None else data
         else:
             records = [json.loads(line) for line in text.splitlines() if line.strip()]
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise _fail(result, f"not JSON ({exc})") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise _fail(result, "expected JSON objects")
@@ -92,6 +93,11 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a list, else an empty list (null, missing, wrong type)."""
+    return value if isinstance(value, list) else []
+
+
 def as_str(value: Any, default: str = "") -> str:
     """``value`` as a string; ``default`` for null/missing."""
     if value is None:
@@ -108,7 +114,10 @@ def as_int(value: Any, default: int | None = None) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # "--1", "²" (isdigit but not decimal), more than 4300 digits
+            return default
     return default
 
 
@@ -122,9 +131,12 @@ def parse_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        if value <= 0:
+        if not value > 0:  # also NaN
             return None
-        return _EPOCH + timedelta(seconds=int(value))
+        try:
+            return _EPOCH + timedelta(seconds=int(value))
+        except (OverflowError, ValueError):  # inf, or past year 9999
+            return None
     if not isinstance(value, str):
         return None
     match = _TIME.match(value.strip())
@@ -148,9 +160,9 @@ def parse_time(value: Any) -> datetime | None:
             int(second),
             tzinfo=timezone.utc,
         )
-    except ValueError:
+        return moment - offset
+    except (ValueError, OverflowError):  # no such date, or out of range after the offset
         return None
-    return moment - offset
 
 
 def labels_from(value: Any) -> dict[str, str]:

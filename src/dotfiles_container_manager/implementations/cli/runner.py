@@ -16,31 +16,64 @@ Every manager calls :meth:`CommandRunner.run` (collect output) or
 
 from __future__ import annotations
 
-import logging
 import os
+import selectors
 import signal
 import subprocess
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from ...core.exceptions import CommandTimeoutError, ContainerError, RuntimeNotAvailableError
 
 if TYPE_CHECKING:
+    import logging
+
     from .errors import ErrorClassifier
 
 __all__ = ["DEFAULT_TIMEOUT", "CommandResult", "CommandRunner"]
 
-log = logging.getLogger("dotfiles_container_manager")
+_LOGGER = "dotfiles_container_manager"
+
+
+def _logger() -> logging.Logger | None:
+    """The library's logger, or None while :mod:`logging` was never imported.
+
+    Importing :mod:`logging` costs several milliseconds at first use; a program that never
+    imported it cannot have enabled DEBUG for this logger, so nothing would be logged.
+    """
+    module = sys.modules.get("logging")
+    if module is None:
+        return None
+    logger: logging.Logger = module.getLogger(_LOGGER)
+    return logger
+
+
+def __getattr__(name: str) -> Any:
+    if name == "log":  # the module-level logger this module used to create at import
+        import logging
+
+        return logging.getLogger(_LOGGER)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Seconds one CLI call may take unless the engine or the call says otherwise.
 DEFAULT_TIMEOUT = 120.0
 # After SIGKILL, how long to wait for pipes to close (a helper that escaped the process
 # group could hold them open forever).
 _REAP_GRACE = 5.0
+# After SIGKILL, how long the group may take to close the pipes before the processes
+# outside it that still hold them are looked for (in /proc) and killed.
+_SETTLE = 0.5
+# Lines of merged output kept to classify a failed stream.
+_STREAM_TAIL_LINES = 20
+# Bytes per read of the child's output (a whole default pipe buffer).
+_READ_SIZE = 65536
 
 Input = bytes | Iterable[bytes] | None
 
@@ -73,10 +106,38 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def _kill_pipe_holders(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL every other process holding the child's output pipes: a helper that left its
+    process group (``setsid``) survives the group kill and would keep the pipes open."""
+    links = set()
+    for pipe in (proc.stdout, proc.stderr):
+        with suppress(AttributeError, OSError, ValueError):  # None, or already closed
+            links.add(f"pipe:[{os.fstat(pipe.fileno()).st_ino}]")  # type: ignore[union-attr]
+    with suppress(OSError):  # no /proc: the group kill is all there is
+        for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+            if pid == os.getpid():
+                continue
+            with suppress(OSError):
+                fds = os.listdir(f"/proc/{pid}/fd")
+                if any(_readlink(f"/proc/{pid}/fd/{fd}") in links for fd in fds):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
+
+
 def _reap(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
     """After a kill: collect what is left and wait for the child, within a grace period."""
     try:
-        out, err = proc.communicate(timeout=_REAP_GRACE)
+        try:
+            out, err = proc.communicate(timeout=_SETTLE)
+        except subprocess.TimeoutExpired:  # something outside the group holds the pipes
+            _kill_pipe_holders(proc)
+            out, err = proc.communicate(timeout=_REAP_GRACE)
     except subprocess.TimeoutExpired:
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
@@ -86,18 +147,92 @@ def _reap(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
     return out or b"", err or b""
 
 
-def _feed(pipe: IO[bytes], chunks: Iterable[bytes], errors: list[BaseException]) -> None:
+def _pidfd(proc: subprocess.Popen[bytes]) -> int | None:
+    """A descriptor that becomes readable when ``proc`` exits (Linux 5.3+), else None."""
+    try:
+        return os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux, an old kernel, or a sandbox refusing it
+        return None
+
+
+def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes]:
+    """Read stdout and stderr to their end and wait for the exit, all within ``timeout``.
+
+    What ``proc.communicate(timeout=...)`` does, but without its last step: its
+    ``wait(timeout)`` polls for the exit with sleeps of 1, 2, 4... ms, which adds about a
+    millisecond to every short CLI call (the CLI closes its output just before it exits).
+    Here the exit is one more event in the selector (a pidfd); where pidfds are missing the
+    wait falls back to ``proc.wait(timeout)``.
+
+    Raises:
+        subprocess.TimeoutExpired: with ``stdout``/``stderr`` holding what was read so far;
+            the child is left running (the caller kills and reaps it).
+    """
+    deadline = time.monotonic() + timeout
+    out: list[bytes] = []
+    err: list[bytes] = []
+    sinks = {}
+    pidfd = _pidfd(proc)
+    with selectors.DefaultSelector() as selector:
+        for pipe, sink in ((proc.stdout, out), (proc.stderr, err)):
+            if pipe is not None:
+                selector.register(pipe, selectors.EVENT_READ)
+                sinks[pipe.fileno()] = sink
+        if pidfd is not None:
+            selector.register(pidfd, selectors.EVENT_READ)
+        try:
+            while selector.get_map():
+                remaining = deadline - time.monotonic()
+                ready = selector.select(remaining) if remaining > 0 else []
+                if not ready:
+                    raise subprocess.TimeoutExpired(
+                        proc.args, timeout, output=b"".join(out), stderr=b"".join(err)
+                    )
+                for key, _ in ready:
+                    if key.fd == pidfd:  # exited; a helper may still hold the pipes
+                        selector.unregister(pidfd)
+                        continue
+                    data = os.read(key.fd, _READ_SIZE)
+                    if data:
+                        sinks[key.fd].append(data)
+                    else:
+                        selector.unregister(key.fileobj)
+                        key.fileobj.close()  # type: ignore[union-attr]
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+    if pidfd is not None:
+        proc.wait()  # it has exited: this only reaps it
+    else:
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired as exc:
+            exc.stdout, exc.stderr = b"".join(out), b"".join(err)
+            raise
+    return b"".join(out), b"".join(err)
+
+
+def _feed(
+    pipe: IO[bytes],
+    chunks: Iterable[bytes],
+    errors: list[BaseException],
+    proc: subprocess.Popen[bytes],
+) -> None:
     # Runs in a thread: writes the input to the child's stdin, then closes it. A child that
     # stops reading (it failed early, or was killed) ends the feed with EPIPE: not an error
     # of ours, the child's exit status tells what happened.
     try:
-        for chunk in chunks:
+        for chunk in chunks:  # an error raised by the caller's iterator goes to `except`
             if chunk:
-                pipe.write(chunk)
-    except (BrokenPipeError, ValueError, OSError):
-        pass
-    except BaseException as exc:  # an error in the caller's generator
+                try:
+                    pipe.write(chunk)
+                except (OSError, ValueError):  # EPIPE, or the pipe closed by a kill
+                    return
+    except BaseException as exc:  # the caller's iterator failed (or was interrupted)
         errors.append(exc)
+        # A half-fed CLI must not carry on (a build of a truncated context): kill it, which
+        # also ends the main thread's wait at once instead of at the timeout.
+        _kill_group(proc)
     finally:
         with suppress(OSError):
             pipe.close()
@@ -199,7 +334,8 @@ class CommandRunner:
         Args:
             args: Arguments after the executable (and global options).
             error: Exception class for a failure no more specific class explains.
-            check: Raise on a non-zero exit (classified); else return the result.
+            check: Raise on a non-zero exit (classified); else return the result (an
+                unreachable runtime still raises RuntimeNotAvailableError).
             input: Bytes, or an iterable of byte chunks streamed to stdin from a thread.
             timeout: Limit for this call; the runner's default when None.
             env: Extra environment variables for this call only (secret values go here).
@@ -222,13 +358,14 @@ class CommandRunner:
             if input is not None and proc.stdin is not None:
                 pipe, proc.stdin = proc.stdin, None  # communicate() must not touch it
                 feeder = threading.Thread(
-                    target=_feed, args=(pipe, input, feed_errors), daemon=True
+                    target=_feed, args=(pipe, input, feed_errors, proc), daemon=True
                 )
                 feeder.start()
-            out, err = proc.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
+            out, err = _communicate(proc, limit)
+        except subprocess.TimeoutExpired as expired:
             _kill_group(proc)
             out, err = _reap(proc)
+            err = (expired.stderr or b"") + err
             self._log(argv, None, started)
             raise CommandTimeoutError(
                 f"{self.runtime} did not finish within {limit:g} s; it was killed",
@@ -252,7 +389,22 @@ class CommandRunner:
         self._log(argv, result.returncode, started)
         if check and result.returncode != 0:
             raise self.classifier.classify(result, error)
+        if result.returncode != 0:
+            self._confirm_available(result)
         return result
+
+    def _confirm_available(self, result: CommandResult) -> None:
+        """With ``check=False`` a failure is the caller's to read (an exec'd command's exit
+        code), unless the runtime itself is unreachable: that is never a result. The output
+        alone proves nothing (the command may print the same words): a ``version`` call that
+        fails too confirms it, and the unavailability is raised."""
+        failure = self.classifier.classify(result, ContainerError)
+        if not isinstance(failure, RuntimeNotAvailableError):
+            return
+        try:
+            self.run(["version", "--format", "{{json .}}"], timeout=min(self.timeout, 30.0))
+        except ContainerError:
+            raise failure from None
 
     # ------------------------------------------------------------------ stream
 
@@ -289,9 +441,13 @@ class CommandRunner:
             timer.start()
 
         def lines() -> Iterator[str]:
+            # With stderr merged into stdout, the CLI's error message is among the last
+            # lines: keep a few for the classifier.
+            tail: deque[bytes] = deque(maxlen=_STREAM_TAIL_LINES)
             for raw in proc.stdout or ():
+                tail.append(raw)
                 yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            err = proc.stderr.read() if proc.stderr is not None else b""
+            err = proc.stderr.read() if proc.stderr is not None else b"".join(tail)
             proc.wait()
             if timed_out.is_set():
                 raise CommandTimeoutError(
@@ -314,7 +470,8 @@ class CommandRunner:
             self._log(argv, proc.returncode, started)
 
     def _log(self, argv: list[str], returncode: int | None, started: float) -> None:
-        if log.isEnabledFor(logging.DEBUG):
+        log = _logger()
+        if log is not None and log.isEnabledFor(10):  # logging.DEBUG
             log.debug(
                 "%s -> %s in %.1f ms",
                 " ".join(argv),

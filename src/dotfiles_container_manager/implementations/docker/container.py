@@ -27,19 +27,23 @@ _ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104  (a value we read, not a bind
 _NOT_FOUND_EXEC = re.compile(r"executable file not found|no such file or directory", re.I)
 
 
-def _port(container_port: int, host_port: Any, protocol: str, host_ip: Any) -> PortMapping:
+def _port(container_port: int, host_port: Any, protocol: str, host_ip: Any) -> PortMapping | None:
+    """The mapping, or None when the values read are not a valid one (bad port, IP...)."""
     ip = p.as_str(host_ip)
-    return PortMapping(
-        container_port=container_port,
-        host_port=p.as_int(host_port) or None,
-        protocol=protocol,
-        host_ip=None if ip in _ANY_ADDRESS else ip,
-    )
+    try:
+        return PortMapping(
+            container_port=container_port,
+            host_port=p.as_int(host_port) or None,
+            protocol=protocol,
+            host_ip=None if ip in _ANY_ADDRESS else ip,
+        )
+    except InvalidConfigError:
+        return None
 
 
-def _unique_ports(ports: Sequence[PortMapping]) -> tuple[PortMapping, ...]:
+def _unique_ports(ports: Sequence[PortMapping | None]) -> tuple[PortMapping, ...]:
     # docker publishes on 0.0.0.0 and [::] for one -p; podman reports one entry.
-    unique = dict.fromkeys(ports)
+    unique = dict.fromkeys(m for m in ports if m is not None)
     return tuple(
         sorted(
             unique, key=lambda m: (m.container_port, m.protocol, m.host_ip or "", m.host_port or 0)
@@ -78,9 +82,11 @@ class DockerContainerManager(CLIManager, ContainerManager):
             raise TypeError("config must be a RunConfig")
         if config.detach:
             return self._create(["run", "-d"], config)
+        # Not `start -a`: its exit status is the container's, indistinguishable from a CLI
+        # failure. Start, then wait: the exit code stays available from wait()/inspect().
         container_id = self._create(["create"], config)
-        # Attached: wait for the container to exit; its output stays in the logs.
-        self._run(["start", "-a", container_id], _Err)
+        self._run(["start", container_id], _Err)
+        self._run(["wait", container_id], _Err)
         return container_id
 
     def start(self, container: str) -> None:
@@ -240,17 +246,22 @@ class DockerContainerManager(CLIManager, ContainerManager):
                 timeout=timeout,
             )
         if result.returncode != 0 and self._exec_cli_failed(result):
-            raise self._runner.classifier.classify(result, _Err)
+            failure = self._runner.classifier.classify(result, _Err)
+            # Only a failure the classifier recognises (missing container, not running,
+            # runtime down) is the CLI's own; anything else is the command's exit status.
+            if type(failure) is not _Err:
+                raise failure
         return self._exec_result(result)
 
     def _exec_cli_failed(self, result: CommandResult) -> bool:
         """True when a non-zero exit is the CLI's own failure, not the command's exit code.
 
         docker reports its own errors (missing or stopped container) with exit 1 and an
-        ``Error response from daemon`` / ``Error:`` line on stderr.
+        ``Error response from daemon`` line on stderr (``Error: No such container`` from
+        older clients).
         """
         return result.returncode == 1 and result.stderr_text.lstrip().startswith(
-            ("Error response from daemon", "Error: No such container", "Error: ")
+            ("Error response from daemon", "Error: No such container")
         )
 
     def _exec_result(self, result: CommandResult) -> ExecResult:
@@ -288,15 +299,16 @@ class DockerContainerManager(CLIManager, ContainerManager):
         state = p.as_dict(data.get("State"))
         config = p.as_dict(data.get("Config"))
         settings = p.as_dict(data.get("NetworkSettings"))
-        ports: list[PortMapping] = []
+        ports: list[PortMapping | None] = []
         for key, bindings in p.as_dict(settings.get("Ports")).items():
             number, _, protocol = key.partition("/")
-            for binding in bindings or ():
+            container_port = p.as_int(number)
+            for binding in p.as_list(bindings):
                 binding = p.as_dict(binding)
-                if p.as_int(number) and binding.get("HostPort"):
+                if container_port and binding.get("HostPort"):
                     ports.append(
                         _port(
-                            int(number),
+                            container_port,
                             binding.get("HostPort"),
                             protocol or "tcp",
                             binding.get("HostIp"),
@@ -326,7 +338,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
             match = _PS_PORT.match(item.strip())
             if match and match.group(2):
                 ip, host, cport, proto = match.groups()
-                ports.append(_port(int(cport), host, proto, ip))
+                ports.append(_port(p.as_int(cport) or 0, host, proto, ip))
         state = ContainerState.parse(p.as_str(data.get("State")))
         exited = _EXITED.match(p.as_str(data.get("Status")))
         networks = [n for n in p.as_str(data.get("Networks")).split(",") if n]
@@ -339,6 +351,8 @@ class DockerContainerManager(CLIManager, ContainerManager):
             created=p.parse_time(data.get("CreatedAt")),
             ports=_unique_ports(ports),
             networks=tuple(sorted(networks)),
-            exit_code=int(exited.group(1)) if exited and state is ContainerState.EXITED else None,
+            exit_code=p.as_int(exited.group(1))
+            if exited and state is ContainerState.EXITED
+            else None,
             raw=dict(data),
         )

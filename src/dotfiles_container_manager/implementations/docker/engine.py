@@ -19,6 +19,9 @@ from .volume import DockerVolumeManager
 
 __all__ = ["DockerEngine"]
 
+# docker's info prints `uname -m`; podman (and image metadata) use Go's names.
+_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
+
 
 class DockerEngine(ContainerEngine):
     """:class:`ContainerEngine` over the docker CLI.
@@ -137,12 +140,14 @@ class DockerEngine(ContainerEngine):
     @staticmethod
     def info_from(data: Mapping[str, Any]) -> EngineInfo:
         """An :class:`EngineInfo` from docker's ``info`` document."""
-        security = [p.as_str(s) for s in data.get("SecurityOptions") or ()]
+        security = [p.as_str(s) for s in p.as_list(data.get("SecurityOptions"))]
         return EngineInfo(
             runtime="docker",
             version=p.as_str(data.get("ServerVersion")),
             os=p.as_str(data.get("OSType")),
-            arch=p.as_str(data.get("Architecture")),
+            arch=_GOARCH.get(
+                p.as_str(data.get("Architecture")), p.as_str(data.get("Architecture"))
+            ),
             storage_driver=p.as_str(data.get("Driver")),
             cgroup_version=p.as_str(data.get("CgroupVersion")),
             rootless=any("rootless" in s for s in security),

@@ -9,19 +9,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...core import validation as v
-from ...core.exceptions import ImageBuildError, ImageError, OutputParseError
+from ...core.exceptions import ImageBuildError, ImageError, InvalidConfigError, OutputParseError
 from ...core.managers.image import ImageManager
 from ...core.types import BuildContext, ImageInfo
 from ..cli import parsing as p
 from ..cli.manager import CLIManager
 from ..cli.runner import CommandResult
 from ..cli.tarstream import context_tar_chunks
-from .utils import filter_args, private_tempdir
+from .utils import cli_sensitive, filter_args, private_tempdir
 
 __all__ = ["DockerImageManager"]
 
 #: Builds, pulls and pushes may take longer than ordinary calls.
 LONG_TIMEOUT = 3600.0
+_PROXY_ARGS = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"})
 _ID_LINE = re.compile(r"^(?:deleted:\s*)?(sha256:)?([0-9a-f]{64})$", re.IGNORECASE)
 
 
@@ -42,8 +43,21 @@ class DockerImageManager(CLIManager, ImageManager):
             args += ["-t", tag]
         for key, value in context.labels.items():
             args += ["--label", f"{key}={value}"]
-        for key in context.build_args:
-            args += ["--build-arg", key]  # value from the CLI's environment: never on argv
+        build_env: dict[str, str] = {}
+        for key, value in context.build_args.items():
+            if key.upper() in _PROXY_ARGS:
+                # docker's predefined proxy args: set in the CLI's environment they would also
+                # route the CLI's own connections, so they go on the command line.
+                args += ["--build-arg", f"{key}={value}"]
+            elif cli_sensitive(key):
+                raise InvalidConfigError(
+                    "BuildContext.build_args key",
+                    key,
+                    "would also configure the CLI itself; use another name",
+                )
+            else:
+                args += ["--build-arg", key]  # value from the CLI's environment, not argv
+                build_env[key] = value
         if context.target:
             args += ["--target", context.target]
         if context.no_cache:
@@ -57,7 +71,7 @@ class DockerImageManager(CLIManager, ImageManager):
                 args,
                 ImageBuildError,
                 input=context_tar_chunks(context),
-                env=dict(context.build_args),
+                env=build_env,
                 timeout=timeout or max(self._runner.timeout, LONG_TIMEOUT),
             )
             try:
@@ -104,7 +118,11 @@ class DockerImageManager(CLIManager, ImageManager):
     def remove(self, image: str, force: bool = False) -> None:
         """Remove ``image``; ``force`` never removes containers (see the ABC)."""
         v.check_image("image", image)
-        self._run(["rmi", *(["-f"] if force else []), image], ImageError)
+        result = self._run(["rmi", *(["-f"] if force else []), image], ImageError)
+        if not result.stdout.strip():
+            # docker's `rmi -f` of a missing image exits 0, printing only the error.
+            missing = CommandResult(result.command, 0, b"", f"No such image: {image}".encode())
+            raise self._runner.classifier.classify(missing, ImageError)
 
     def exists(self, image: str) -> bool:
         """True when ``image`` is present locally."""
@@ -156,13 +174,13 @@ class DockerImageManager(CLIManager, ImageManager):
         """An :class:`ImageInfo` from one ``image inspect`` object (docker or podman)."""
         config = p.as_dict(data.get("Config"))
         labels = config.get("Labels") or data.get("Labels")
-        tags = sorted({p.normalize_reference(t) for t in data.get("RepoTags") or ()})
+        tags = sorted({p.normalize_reference(t) for t in p.as_list(data.get("RepoTags"))})
         return ImageInfo(
             id=p.full_image_id(data.get("Id") or data.get("ID")),
             tags=tuple(tags),
             size=p.as_int(data.get("Size"), 0) or 0,
             created=p.parse_time(data.get("Created")),
             labels=p.labels_from(labels),
-            digests=tuple(sorted(p.as_str(d) for d in data.get("RepoDigests") or ())),
+            digests=tuple(sorted(p.as_str(d) for d in p.as_list(data.get("RepoDigests")))),
             raw=dict(data),
         )

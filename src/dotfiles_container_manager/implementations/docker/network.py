@@ -109,7 +109,7 @@ class DockerNetworkManager(CLIManager, NetworkManager):
     def from_inspect(data: Mapping[str, Any]) -> NetworkInfo:
         """A :class:`NetworkInfo` from docker's ``network inspect`` object."""
         ipam = p.as_dict(data.get("IPAM"))
-        subnets = [p.as_str(p.as_dict(c).get("Subnet")) for c in ipam.get("Config") or ()]
+        subnets = [p.as_str(p.as_dict(c).get("Subnet")) for c in p.as_list(ipam.get("Config"))]
         return NetworkInfo(
             id=p.as_str(data.get("Id")),
             name=p.as_str(data.get("Name")),

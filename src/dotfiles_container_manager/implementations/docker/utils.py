@@ -17,7 +17,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from ...core.enums import RestartPolicy
+from ...core.exceptions import InvalidConfigError
 from ...core.types import PortMapping, RunConfig, VolumeMount
+from ...core.validation import REDACTED
 
 __all__ = [
     "cli_sensitive",
@@ -80,6 +82,13 @@ def environment_args(
     in_file: dict[str, str] = {}
     for key, value in environment.items():
         if use_file or cli_sensitive(key) or "\n" in key:
+            # One line per variable: a newline would cut the value and start another one.
+            if "\n" in key:
+                raise InvalidConfigError("environment key", key, "must not contain a newline")
+            if "\n" in value:
+                raise InvalidConfigError(
+                    f"environment[{key}]", REDACTED, "must not contain a newline (env-file)"
+                )
             in_file[key] = value
         else:
             args += ["-e", key]

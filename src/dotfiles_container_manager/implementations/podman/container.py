@@ -41,12 +41,13 @@ class PodmanContainerManager(DockerContainerManager):
     def from_ps(data: Mapping[str, Any]) -> ContainerInfo:
         """A :class:`ContainerInfo` from one podman ``ps`` JSON object."""
         ports = []
-        for item in data.get("Ports") or ():
+        for item in p.as_list(data.get("Ports")):
             item = p.as_dict(item)
             cport, hport = p.as_int(item.get("container_port")), p.as_int(item.get("host_port"))
-            count = p.as_int(item.get("range"), 1) or 1
-            if cport and hport:
-                for offset in range(count):
+            count = max(p.as_int(item.get("range"), 1) or 1, 1)
+            if cport is not None and hport is not None and min(cport, hport) > 0:
+                # A range never goes past port 65535 (and a bogus count costs nothing).
+                for offset in range(min(count, 65536 - max(cport, hport))):
                     ports.append(
                         _port(
                             cport + offset,
@@ -66,7 +67,7 @@ class PodmanContainerManager(DockerContainerManager):
             labels=p.labels_from(data.get("Labels")),
             created=p.parse_time(data.get("Created")),
             ports=_unique_ports(ports),
-            networks=tuple(sorted(p.as_str(n) for n in data.get("Networks") or ())),
+            networks=tuple(sorted(p.as_str(n) for n in p.as_list(data.get("Networks")))),
             exit_code=p.as_int(data.get("ExitCode")) if exited else None,
             raw=dict(data),
         )

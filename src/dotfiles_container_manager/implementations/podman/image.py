@@ -53,13 +53,13 @@ class PodmanImageManager(DockerImageManager):
     @staticmethod
     def from_list(data: Mapping[str, Any]) -> ImageInfo:
         """An :class:`ImageInfo` from one podman ``images`` JSON object."""
-        names = data.get("Names") or data.get("RepoTags") or ()
+        names = p.as_list(data.get("Names")) or p.as_list(data.get("RepoTags"))
         return ImageInfo(
             id=p.full_image_id(data.get("Id") or data.get("ID")),
             tags=tuple(sorted({p.normalize_reference(n) for n in names})),
             size=p.as_int(data.get("Size"), 0) or 0,
             created=p.parse_time(data.get("Created")),
             labels=p.labels_from(data.get("Labels")),
-            digests=tuple(sorted(p.as_str(d) for d in data.get("RepoDigests") or ())),
+            digests=tuple(sorted(p.as_str(d) for d in p.as_list(data.get("RepoDigests")))),
             raw=dict(data),
         )

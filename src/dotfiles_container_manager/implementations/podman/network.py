@@ -48,7 +48,7 @@ class PodmanNetworkManager(DockerNetworkManager):
         """A :class:`NetworkInfo` from podman's ``network inspect``/``ls`` object."""
         if "Id" in data or "IPAM" in data:  # a docker-shaped document (older podman/CNI)
             return DockerNetworkManager.from_inspect(data)
-        subnets = [p.as_str(p.as_dict(s).get("subnet")) for s in data.get("subnets") or ()]
+        subnets = [p.as_str(p.as_dict(s).get("subnet")) for s in p.as_list(data.get("subnets"))]
         return NetworkInfo(
             id=p.as_str(data.get("id")),
             name=p.as_str(data.get("name")),

@@ -156,10 +156,14 @@ class ErrorClassifier:
 
     @staticmethod
     def _message(text: str) -> str:
-        """The most telling line: the last one starting with 'Error', else the last line."""
+        """The most telling line: the daemon's own error, else the last line starting with
+        'Error', else the last line."""
         lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
         if not lines:
             return ""
+        for line in lines:
+            if "error response from daemon" in line.lower():
+                return line
         for line in reversed(lines):
             low = line.lower()
             if low.startswith(("error", "docker: error")) and not low.startswith("error: exit"):

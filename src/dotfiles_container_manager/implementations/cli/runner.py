@@ -440,6 +440,17 @@ class CommandRunner:
             timer.daemon = True
             timer.start()
 
+        # stderr kept apart: drained by a thread, or a CLI writing more than a pipe buffer
+        # there would block while we wait for stdout to end.
+        err_chunks: list[bytes] = []
+        drain: threading.Thread | None = None
+        if proc.stderr is not None:
+            drain = threading.Thread(
+                target=lambda: err_chunks.append(proc.stderr.read() if proc.stderr else b""),
+                daemon=True,
+            )
+            drain.start()
+
         def lines() -> Iterator[str]:
             # With stderr merged into stdout, the CLI's error message is among the last
             # lines: keep a few for the classifier.
@@ -447,7 +458,9 @@ class CommandRunner:
             for raw in proc.stdout or ():
                 tail.append(raw)
                 yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            err = proc.stderr.read() if proc.stderr is not None else b"".join(tail)
+            if drain is not None:
+                drain.join()
+            err = b"".join(err_chunks) if drain is not None else b"".join(tail)
             proc.wait()
             if timed_out.is_set():
                 raise CommandTimeoutError(

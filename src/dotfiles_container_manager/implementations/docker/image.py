@@ -45,19 +45,17 @@ class DockerImageManager(CLIManager, ImageManager):
             args += ["--label", f"{key}={value}"]
         build_env: dict[str, str] = {}
         for key, value in context.build_args.items():
-            if key.upper() in _PROXY_ARGS:
-                # docker's predefined proxy args: set in the CLI's environment they would also
-                # route the CLI's own connections, so they go on the command line.
-                args += ["--build-arg", f"{key}={value}"]
-            elif cli_sensitive(key):
+            # docker's predefined proxy args may carry credentials: they travel in the
+            # environment like any value (where they only touch the CLI's own HTTP, unused
+            # for a local socket). Other CLI settings would reconfigure the CLI: refused.
+            if cli_sensitive(key) and key.upper() not in _PROXY_ARGS:
                 raise InvalidConfigError(
                     "BuildContext.build_args key",
                     key,
                     "would also configure the CLI itself; use another name",
                 )
-            else:
-                args += ["--build-arg", key]  # value from the CLI's environment, not argv
-                build_env[key] = value
+            args += ["--build-arg", key]  # the value comes from the CLI's environment
+            build_env[key] = value
         if context.target:
             args += ["--target", context.target]
         if context.no_cache:

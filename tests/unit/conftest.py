@@ -1,0 +1,212 @@
+"""Unit-test helpers: recorded CLI outputs and a scripted stand-in for the command runner.
+
+``recorded(runtime, name)`` loads ``tests/fixtures/outputs/<runtime>/<name>.json`` (real
+docker/podman output, see ``tests/fixtures/record_outputs.py``) as a :class:`CommandResult`.
+
+:class:`FakeRunner` is a :class:`CommandRunner` that starts no process: each call is recorded
+(argv, env, the bytes sent on stdin...) and answered by the next scripted response, a
+:class:`CommandResult` or a function of the :class:`Call`. Like the real runner, a non-zero
+exit with ``check=True`` raises what the real :class:`ErrorClassifier` makes of it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dotfiles_container_manager.core.exceptions import ContainerError
+from dotfiles_container_manager.implementations.cli.errors import ErrorClassifier
+from dotfiles_container_manager.implementations.cli.runner import (
+    DEFAULT_TIMEOUT,
+    CommandResult,
+    CommandRunner,
+    Input,
+)
+from dotfiles_container_manager.implementations.docker import (
+    DockerContainerManager,
+    DockerImageManager,
+    DockerNetworkManager,
+    DockerVolumeManager,
+)
+from dotfiles_container_manager.implementations.podman import (
+    PodmanContainerManager,
+    PodmanImageManager,
+    PodmanNetworkManager,
+    PodmanVolumeManager,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "outputs"
+RUNTIMES = ("docker", "podman")
+
+CONTAINERS: dict[str, type[DockerContainerManager]] = {
+    "docker": DockerContainerManager,
+    "podman": PodmanContainerManager,
+}
+IMAGES: dict[str, type[DockerImageManager]] = {
+    "docker": DockerImageManager,
+    "podman": PodmanImageManager,
+}
+VOLUMES: dict[str, type[DockerVolumeManager]] = {
+    "docker": DockerVolumeManager,
+    "podman": PodmanVolumeManager,
+}
+NETWORKS: dict[str, type[DockerNetworkManager]] = {
+    "docker": DockerNetworkManager,
+    "podman": PodmanNetworkManager,
+}
+
+
+def _executable(runtime: str) -> str:
+    # "docker-20.10" holds outputs of the older docker client.
+    return "podman" if runtime == "podman" else "docker"
+
+
+@cache
+def _load(runtime: str, name: str) -> dict[str, Any]:
+    path = FIXTURES / runtime / f"{name}.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="ascii"))
+    return data
+
+
+def recorded(runtime: str, name: str) -> CommandResult:
+    """The recorded call ``name`` of ``runtime`` as the runner would have returned it."""
+    data = _load(runtime, name)
+    return CommandResult(
+        command=(_executable(runtime), *data["argv"]),
+        returncode=data["returncode"],
+        stdout=data["stdout"].encode("utf-8", "surrogateescape"),
+        stderr=data["stderr"].encode("utf-8", "surrogateescape"),
+    )
+
+
+def recorded_json(runtime: str, name: str) -> Any:
+    """The recorded stdout of ``name`` parsed as one JSON document."""
+    return json.loads(_load(runtime, name)["stdout"])
+
+
+def fixture_names(runtime: str) -> list[str]:
+    """Every recorded call of ``runtime``."""
+    return sorted(p.stem for p in (FIXTURES / runtime).glob("*.json"))
+
+
+def result(
+    stdout: bytes | str = b"", stderr: bytes | str = b"", returncode: int = 0
+) -> CommandResult:
+    """A scripted result (the runner fills in the command)."""
+    out = stdout.encode() if isinstance(stdout, str) else stdout
+    err = stderr.encode() if isinstance(stderr, str) else stderr
+    return CommandResult(command=(), returncode=returncode, stdout=out, stderr=err)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call made through a :class:`FakeRunner`."""
+
+    args: tuple[str, ...]
+    error: type[ContainerError]
+    check: bool
+    env: Mapping[str, str] | None
+    input: bytes | None
+    timeout: float | None
+    merge_stderr: bool
+
+    def option(self, flag: str) -> str:
+        """The value after ``flag`` (which must occur once)."""
+        positions = [i for i, arg in enumerate(self.args) if arg == flag]
+        assert len(positions) == 1, f"{flag} occurs {len(positions)} times in {self.args}"
+        return self.args[positions[0] + 1]
+
+    def values(self, flag: str) -> list[str]:
+        """Every value given to ``flag``, in order."""
+        return [self.args[i + 1] for i, arg in enumerate(self.args[:-1]) if arg == flag]
+
+
+Response = CommandResult | Callable[[Call], CommandResult]
+
+
+class FakeRunner(CommandRunner):
+    """A :class:`CommandRunner` that runs nothing and answers from a script."""
+
+    def __init__(self, runtime: str = "docker", *responses: Response) -> None:
+        # Deliberately no super().__init__(): nothing is resolved on PATH.
+        self.executable = runtime
+        self.runtime = runtime
+        self.classifier = ErrorClassifier(runtime)
+        self.timeout = DEFAULT_TIMEOUT
+        self.global_args = ()
+        self.env = {}
+        self.facts = {}
+        self.calls: list[Call] = []
+        self._responses: list[Response] = list(responses)
+
+    def queue(self, *responses: Response) -> FakeRunner:
+        """Add responses for the next calls."""
+        self._responses.extend(responses)
+        return self
+
+    @property
+    def pending(self) -> int:
+        """Responses not consumed yet."""
+        return len(self._responses)
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        error: type[ContainerError] = ContainerError,
+        check: bool = True,
+        input: Input = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        merge_stderr: bool = False,
+    ) -> CommandResult:
+        data: bytes | None = None
+        if isinstance(input, (bytes, bytearray, memoryview)):
+            data = bytes(input)
+        elif input is not None:
+            data = b"".join(bytes(chunk) for chunk in input)
+        call = Call(
+            args=tuple(args),
+            error=error,
+            check=check,
+            env=None if env is None else dict(env),
+            input=data,
+            timeout=timeout,
+            merge_stderr=merge_stderr,
+        )
+        self.calls.append(call)
+        if not self._responses:
+            raise AssertionError(f"unscripted call: {list(args)}")
+        response = self._responses.pop(0)
+        answer = response(call) if callable(response) else response
+        answer = replace(answer, command=tuple(self.argv(args)))
+        if check and answer.returncode != 0:
+            raise self.classifier.classify(answer, error)
+        return answer
+
+    @contextmanager
+    def stream(
+        self,
+        args: Sequence[str],
+        *,
+        error: type[ContainerError] = ContainerError,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        merge_stderr: bool = True,
+    ) -> Iterator[Iterator[str]]:
+        raise AssertionError(f"stream() is not scripted: {list(args)}")
+        yield iter(())  # pragma: no cover
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    """Each test taking ``runtime`` runs once for docker and once for podman."""
+    value: str = request.param
+    return value

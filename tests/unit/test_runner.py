@@ -1,0 +1,449 @@
+"""The real CommandRunner against tiny fake CLIs: output, environment, stdin, time limits,
+process cleanup (child, grandchild, zombies) and streaming."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dotfiles_container_manager import (
+    CommandTimeoutError,
+    ContainerError,
+    ContainerNotFoundError,
+    ContainerOperationError,
+    RuntimeNotAvailableError,
+)
+from dotfiles_container_manager.implementations.cli.errors import ErrorClassifier
+from dotfiles_container_manager.implementations.cli.runner import CommandResult, CommandRunner
+
+MiB = 1024 * 1024
+
+
+def make_cli(tmp_path: Path, body: str, name: str = "cli") -> str:
+    """A bash script standing in for the container CLI."""
+    path = tmp_path / name
+    path.write_text("#!/bin/bash\n" + body, encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
+
+
+def make_runner(executable: str, **kwargs: object) -> CommandRunner:
+    return CommandRunner(
+        executable,
+        runtime="docker",
+        classifier=ErrorClassifier("docker"),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def proc_state(pid: int) -> str | None:
+    """The one-letter state of ``pid`` (None when there is no such process)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    return proc_state(pid) not in (None, "Z", "X")
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def assert_reaped(pid: int) -> None:
+    """``pid`` is no child of ours any more: neither running nor a zombie waiting for us."""
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def read_pid(path: Path, seconds: float = 5.0) -> int:
+    deadline = time.monotonic() + seconds
+    while True:
+        text = path.read_text() if path.exists() else ""
+        if text.endswith("\n"):
+            return int(text)
+        assert time.monotonic() < deadline, f"{path} was never written"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def threads_before() -> Iterator[int]:
+    """Fails a test that leaves a feeder thread behind."""
+    before = threading.active_count()
+    yield before
+    deadline = time.monotonic() + 2
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_output_exit_code_and_command(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "${@: -1}"; echo out; printf "\\377err" >&2; exit 3\n')
+    pidfile = tmp_path / "pid"
+    res = make_runner(cli, global_args=["--context", "x"]).run([str(pidfile)], check=False)
+    assert res == CommandResult((cli, "--context", "x", str(pidfile)), 3, b"out\n", b"\xfferr")
+    assert res.stderr_text == "\ufffderr"
+    assert res.duration > 0
+    assert_reaped(read_pid(pidfile))
+
+
+def test_executable_is_resolved_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_cli(tmp_path, "echo hi\n", name="fakedocker")
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    runner = make_runner("fakedocker")
+    assert runner.executable == str(tmp_path / "fakedocker")
+    assert runner.run([]).stdout == b"hi\n"
+
+
+def test_failure_is_classified(tmp_path: Path) -> None:
+    cli = make_cli(
+        tmp_path, 'echo "Error response from daemon: No such container: $1" >&2; exit 1\n'
+    )
+    with pytest.raises(ContainerNotFoundError) as caught:
+        make_runner(cli).run(["web"], error=ContainerOperationError)
+    assert caught.value.command == [cli, "web"]
+    assert caught.value.exit_code == 1
+    assert "No such container: web" in caught.value.stderr
+
+
+def test_environment_passes_through_and_merges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = make_cli(tmp_path, 'for v in "$@"; do echo "$v=${!v-unset}"; done\n')
+    monkeypatch.setenv("DCM_OUTER", "outer")
+    monkeypatch.setenv("DCM_OVER", "outer")
+    runner = make_runner(cli, env={"DCM_ENGINE": "engine", "DCM_OVER": "engine"})
+    names = ["DCM_OUTER", "DCM_ENGINE", "DCM_CALL", "DCM_OVER"]
+    first = runner.run(names, env={"DCM_CALL": "call", "DCM_OVER": "call"})
+    assert first.stdout_text.split() == [
+        "DCM_OUTER=outer",
+        "DCM_ENGINE=engine",
+        "DCM_CALL=call",
+        "DCM_OVER=call",
+    ]
+    second = runner.run(names)  # per-call variables do not stick
+    assert second.stdout_text.split()[2:] == ["DCM_CALL=unset", "DCM_OVER=engine"]
+    assert "DCM_CALL" not in os.environ
+    plain = make_runner(cli).run(names)  # nothing extra: the environment is inherited
+    assert plain.stdout_text.split()[:2] == ["DCM_OUTER=outer", "DCM_ENGINE=unset"]
+
+
+def test_debug_log_holds_argv_not_environment(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cli = make_cli(tmp_path, "exit 0\n")
+    with caplog.at_level(logging.DEBUG, logger="dotfiles_container_manager"):
+        make_runner(cli).run(["ps", "-e", "TOKEN"], env={"TOKEN": "hunter2-secret"})
+    assert f"{cli} ps -e TOKEN -> 0 in" in caplog.text
+    assert "hunter2-secret" not in caplog.text
+
+
+DOWN = "Cannot connect to the Docker daemon at unix:///nonexistent.sock"
+
+
+def test_unreachable_runtime_raises_even_unchecked(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, f'echo "{DOWN}" >&2; exit 1\n')
+    with pytest.raises(RuntimeNotAvailableError) as caught:
+        make_runner(cli).run(["exec", "c1", "true"], check=False)
+    assert caught.value.command == [cli, "exec", "c1", "true"]
+    assert caught.value.runtime == "docker"
+
+
+def test_unchecked_output_that_only_looks_like_an_outage(tmp_path: Path) -> None:
+    # The exec'd command printed the words; `version` answers, so it is a result.
+    cli = make_cli(tmp_path, f'[ "$1" = version ] && exit 0; echo "{DOWN}" >&2; exit 1\n')
+    res = make_runner(cli).run(["exec", "c1", "sh"], check=False)
+    assert (res.returncode, res.stderr_text.strip()) == (1, DOWN)
+
+
+# --------------------------------------------------------------------------- stdin
+
+
+def test_bytes_input(tmp_path: Path) -> None:
+    res = make_runner("cat").run([], input=b"hello\x00world")
+    assert res.stdout == b"hello\x00world"
+
+
+def test_stdin_is_closed_without_input(tmp_path: Path) -> None:
+    # No input: the CLI must not wait for a terminal.
+    res = make_runner("cat").run([], timeout=5)
+    assert res.stdout == b""
+
+
+def test_streamed_chunks_reach_the_child(threads_before: int) -> None:
+    chunks = [bytes([i]) * MiB for i in range(20)]
+    expected = hashlib.sha256(b"".join(chunks)).hexdigest()
+
+    def produce() -> Iterator[bytes]:
+        for i, chunk in enumerate(chunks):
+            yield memoryview(chunk) if i % 2 else chunk  # type: ignore[misc]
+            yield b""  # empty chunks are skipped
+
+    res = make_runner("cat").run([], input=produce(), timeout=15)
+    assert len(res.stdout) == 20 * MiB
+    assert hashlib.sha256(res.stdout).hexdigest() == expected
+
+
+@pytest.mark.parametrize("infinite", [False, True])
+def test_child_exiting_without_reading_stdin(
+    tmp_path: Path, infinite: bool, threads_before: int
+) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "$1"; exit 4\n')
+    pidfile = tmp_path / "pid"
+    data = itertools.repeat(b"x" * 65536) if infinite else b"x" * (8 * MiB)
+    started = time.monotonic()
+    res = make_runner(cli).run([str(pidfile)], input=data, check=False, timeout=10)
+    assert res.returncode == 4
+    assert time.monotonic() - started < 5
+    assert_reaped(read_pid(pidfile))
+
+
+# --------------------------------------------------------------------------- time limits
+
+
+def test_timeout_kills_child_and_grandchild(tmp_path: Path, threads_before: int) -> None:
+    cli = make_cli(
+        tmp_path,
+        'echo "$$" > "$1"; sleep 1000 & echo "$!" > "$2"; echo started; wait\n',
+    )
+    pidfile, gpidfile = tmp_path / "pid", tmp_path / "gpid"
+    started = time.monotonic()
+    with pytest.raises(CommandTimeoutError) as caught:
+        make_runner(cli, timeout=60).run([str(pidfile), str(gpidfile)], timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    exc = caught.value
+    assert exc.timeout == 0.5
+    assert exc.exit_code is None
+    assert exc.command == [cli, str(pidfile), str(gpidfile)]
+    assert "0.5 s" in exc.message
+    child, grandchild = read_pid(pidfile), read_pid(gpidfile)
+    assert not running(child)
+    assert_reaped(child)
+    assert gone_within(grandchild, 1.0)
+
+
+def test_timeout_while_feeding_stdin(tmp_path: Path, threads_before: int) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "$1"; exec sleep 1000\n')
+    pidfile = tmp_path / "pid"
+    started = time.monotonic()
+    with pytest.raises(CommandTimeoutError):
+        make_runner(cli).run([str(pidfile)], input=itertools.repeat(b"y" * 65536), timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    assert_reaped(read_pid(pidfile))
+
+
+def test_default_timeout_comes_from_the_runner(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, "sleep 1000\n")
+    with pytest.raises(CommandTimeoutError) as caught:
+        make_runner(cli, timeout=0.3).run([])
+    assert caught.value.timeout == 0.3
+
+
+# --------------------------------------------------------------------------- interrupts
+
+
+def test_keyboard_interrupt_in_the_caller_kills_everything(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "$1"; sleep 1000 & echo "$!" > "$2"; wait\n')
+    pidfile, gpidfile = tmp_path / "pid", tmp_path / "gpid"
+
+    def interrupt_when_started() -> None:  # Ctrl-C, delivered to the main thread
+        read_pid(gpidfile)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    helper = threading.Thread(target=interrupt_when_started, daemon=True)
+    helper.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        make_runner(cli).run([str(pidfile), str(gpidfile)], timeout=30)
+    helper.join()
+    assert time.monotonic() - started < 5
+    child, grandchild = read_pid(pidfile), read_pid(gpidfile)
+    assert_reaped(child)
+    assert gone_within(grandchild, 1.0)
+
+
+def interrupted_input(pidfile: Path) -> Iterator[bytes]:
+    yield b"some bytes\n"
+    read_pid(pidfile)  # the child is up
+    raise KeyboardInterrupt
+
+
+def test_keyboard_interrupt_from_the_input_iterator(tmp_path: Path, threads_before: int) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "$1"; cat > /dev/null\n')
+    pidfile = tmp_path / "pid"
+    with pytest.raises(KeyboardInterrupt):
+        make_runner(cli).run([str(pidfile)], input=interrupted_input(pidfile), timeout=10)
+    assert_reaped(read_pid(pidfile))
+
+
+def failing_input(error: Exception) -> Iterator[bytes]:
+    yield b"x"
+    raise error
+
+
+def test_error_from_the_input_iterator_is_raised(threads_before: int) -> None:
+    with pytest.raises(LookupError, match="no such chunk"):
+        make_runner("cat").run([], input=failing_input(LookupError("no such chunk")), timeout=10)
+
+
+@pytest.mark.parametrize("error", [FileNotFoundError("context file vanished"), ValueError("bad")])
+def test_os_and_value_errors_from_the_input_iterator_are_raised(error: Exception) -> None:
+    with pytest.raises(type(error)):
+        make_runner("cat").run([], input=failing_input(error), timeout=10)
+
+
+def test_interrupt_from_the_input_stops_a_child_that_keeps_running(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "$1"; cat > /dev/null; exec sleep 1000\n')
+    pidfile = tmp_path / "pid"
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        make_runner(cli).run([str(pidfile)], input=interrupted_input(pidfile), timeout=1)
+    assert time.monotonic() - started < 0.9
+    assert_reaped(read_pid(pidfile))
+
+
+# --------------------------------------------------------------------------- missing CLI
+
+
+def test_missing_executable(tmp_path: Path) -> None:
+    for name in (str(tmp_path / "nope"), "dcm-no-such-cli-anywhere"):
+        with pytest.raises(RuntimeNotAvailableError) as caught:
+            make_runner(name)
+        assert caught.value.runtime == "docker"
+        assert caught.value.command == [name]
+
+
+def test_not_executable(tmp_path: Path) -> None:
+    path = tmp_path / "docker"
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o644)
+    with pytest.raises(RuntimeNotAvailableError):
+        make_runner(str(path))
+
+
+def test_executable_removed_after_resolution(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, "exit 0\n")
+    runner = make_runner(cli)
+    os.unlink(cli)
+    with pytest.raises(RuntimeNotAvailableError) as caught:
+        runner.run(["ps"])
+    assert caught.value.command == [cli, "ps"]
+    with pytest.raises(RuntimeNotAvailableError), runner.stream(["ps"]):
+        pass
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def test_stream_yields_lines_as_they_arrive_and_stops_early(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "$1"; echo first; sleep 30; echo second\n')
+    pidfile = tmp_path / "pid"
+    started = time.monotonic()
+    with make_runner(cli).stream([str(pidfile)]) as lines:
+        assert next(lines) == "first"
+        assert time.monotonic() - started < 2  # not after the child's 30 s sleep
+    assert time.monotonic() - started < 3
+    assert_reaped(read_pid(pidfile))
+
+
+def test_stream_whole_output(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, "echo one; echo two >&2; printf 'three\\r\\n'; printf 'no-newline'\n")
+    with make_runner(cli).stream([]) as lines:
+        assert list(lines) == ["one", "two", "three", "no-newline"]
+    with make_runner(cli).stream([], merge_stderr=False) as lines:
+        assert list(lines) == ["one", "three", "no-newline"]
+
+
+def test_stream_with_a_lot_on_stderr(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, "head -c 200000 /dev/zero >&2; echo done\n")
+    with make_runner(cli).stream([], merge_stderr=False, timeout=1) as lines:
+        assert list(lines) == ["done"]
+
+
+def test_stream_failure_after_the_last_line(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, "echo a; echo b; exit 2\n")
+    seen: list[str] = []
+    with (
+        pytest.raises(ContainerOperationError) as caught,
+        make_runner(cli).stream(["x"], error=ContainerOperationError) as lines,
+    ):
+        seen.extend(lines)
+    assert seen == ["a", "b"]
+    assert caught.value.exit_code == 2
+    assert caught.value.command == [cli, "x"]
+
+
+def test_stream_failure_is_classified_from_stderr(tmp_path: Path) -> None:
+    cli = make_cli(
+        tmp_path, 'echo "Error response from daemon: No such container: x" >&2; exit 1\n'
+    )
+    with (
+        pytest.raises(ContainerNotFoundError),
+        make_runner(cli).stream([], error=ContainerOperationError, merge_stderr=False) as lines,
+    ):
+        list(lines)
+
+
+def test_stream_failure_is_classified_when_merged(tmp_path: Path) -> None:
+    cli = make_cli(
+        tmp_path, 'echo "Error response from daemon: No such container: x" >&2; exit 1\n'
+    )
+    with (
+        pytest.raises(ContainerNotFoundError),
+        make_runner(cli).stream([], error=ContainerOperationError) as lines,
+    ):
+        list(lines)
+
+
+def test_stream_timeout(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "$1"; echo a; sleep 1000 & wait\n')
+    pidfile = tmp_path / "pid"
+    seen: list[str] = []
+    started = time.monotonic()
+    with (
+        pytest.raises(CommandTimeoutError) as caught,
+        make_runner(cli).stream([str(pidfile)], timeout=0.5) as lines,
+    ):
+        seen.extend(lines)
+    assert time.monotonic() - started < 1.5
+    assert seen == ["a"]
+    assert caught.value.timeout == 0.5
+    assert_reaped(read_pid(pidfile))
+
+
+def test_stream_error_in_the_loop_kills_the_child(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "$1"; while :; do echo tick; sleep 0.01; done\n')
+    pidfile = tmp_path / "pid"
+    with pytest.raises(ValueError, match="stop"), make_runner(cli).stream([str(pidfile)]) as lines:
+        for line in lines:
+            assert line == "tick"
+            raise ValueError("stop")
+    assert_reaped(read_pid(pidfile))
+
+
+def test_result_text_helpers() -> None:
+    res = CommandResult(("docker",), 0, "é\n".encode(), b"\xff")
+    assert res.stdout_text == "é\n"
+    assert res.stderr_text == "\ufffd"
+    assert isinstance(ContainerError("x"), Exception)

@@ -117,7 +117,7 @@ class ErrorClassifier:
         message = (
             self._message(stderr)
             or self._message(result.stdout_text)
-            or f"command failed with exit code {result.returncode}"
+            or self._status(result.returncode)
         )
         command, code = result.command, result.returncode
 
@@ -155,10 +155,26 @@ class ErrorClassifier:
         return make(error)
 
     @staticmethod
+    def _status(returncode: int) -> str:
+        if returncode < 0:
+            import signal
+
+            try:
+                return f"killed by {signal.Signals(-returncode).name}"
+            except ValueError:
+                return f"killed by signal {-returncode}"
+        return f"command failed with exit code {returncode}"
+
+    @staticmethod
     def _message(text: str) -> str:
         """The most telling line: the daemon's own error, else the last line starting with
         'Error', else the last line."""
-        lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+        # cobra's trailing hints ("See 'docker run --help'.") say nothing about the failure
+        lines = [
+            ln.strip()
+            for ln in text.strip().splitlines()
+            if ln.strip() and not ln.strip().startswith(("See '", "Run '"))
+        ]
         if not lines:
             return ""
         for line in lines:

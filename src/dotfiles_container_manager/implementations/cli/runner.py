@@ -74,6 +74,10 @@ _SETTLE = 0.5
 _STREAM_TAIL_LINES = 20
 # Bytes per read of the child's output (a whole default pipe buffer).
 _READ_SIZE = 65536
+# poll(2) as subprocess itself uses: no descriptor to create and close per call, as epoll has.
+_Selector: type[selectors.BaseSelector] = getattr(
+    selectors, "PollSelector", selectors.SelectSelector
+)
 
 Input = bytes | Iterable[bytes] | None
 
@@ -173,7 +177,7 @@ def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, 
     err: list[bytes] = []
     sinks = {}
     pidfd = _pidfd(proc)
-    with selectors.DefaultSelector() as selector:
+    with _Selector() as selector:
         for pipe, sink in ((proc.stdout, out), (proc.stderr, err)):
             if pipe is not None:
                 selector.register(pipe, selectors.EVENT_READ)
@@ -190,7 +194,7 @@ def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, 
                     )
                 for key, _ in ready:
                     if key.fd == pidfd:  # exited; a helper may still hold the pipes
-                        selector.unregister(pidfd)
+                        selector.unregister(key.fd)
                         continue
                     data = os.read(key.fd, _READ_SIZE)
                     if data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ from ...core import validation as v
 from ...core.exceptions import ImageConflictError, ImageError
 from ...core.types import ImageInfo
 from ..cli import parsing as p
+from ..cli.runner import CommandRunner
 from ..docker.image import DockerImageManager
 from ..docker.utils import filter_args
 
@@ -30,10 +32,20 @@ class PodmanImageManager(DockerImageManager):
             records.setdefault(info.id, info)
         return list(records.values())
 
+    def __init__(self, runner: CommandRunner) -> None:
+        super().__init__(runner)
+        # podman 4.3 removing images concurrently leaves parent layers behind (each rmi
+        # sees the others' children); one removal at a time per engine keeps it clean.
+        self._remove_lock = threading.Lock()
+
     def remove(self, image: str, force: bool = False) -> None:
         """Remove ``image``. ``force`` as on docker: untags an image containers still use,
         and never removes those containers (podman's own ``rmi -f`` would)."""
         v.check_image("image", image)
+        with self._remove_lock:
+            self._remove(image, force)
+
+    def _remove(self, image: str, force: bool) -> None:
         if not force:
             self._run(["rmi", image], ImageError)
             return

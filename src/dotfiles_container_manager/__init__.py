@@ -10,8 +10,10 @@ Importing the package costs almost nothing: the names below are loaded on first 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+# Not `from typing import TYPE_CHECKING`: importing typing (with re, contextlib and
+# collections behind it) would cost more than everything else here. Type checkers read this
+# name the same way.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -103,6 +105,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see
+    from typing import Any
+
     from .core.base import ContainerEngine
     from .core.enums import ContainerRuntime, ContainerState, PullPolicy, RestartPolicy
     from .core.exceptions import (
@@ -150,7 +154,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
+    # __import__ is a builtin: no importlib to load for the first lookup.
+    value = getattr(__import__(__name__ + module, fromlist=[name]), name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 

@@ -230,3 +230,11 @@ def test_bind_mount_of_missing_host_path_fails(
     with pytest.raises(ContainerOperationError):
         engine.containers.run(config)
     assert not missing.exists()
+
+
+def test_run_that_cannot_start_leaves_nothing(engine: ContainerEngine, res: Resources) -> None:
+    # The container is created, then its start fails: run() removes it again.
+    name = res.name("nostart")
+    with pytest.raises(ContainerOperationError):
+        engine.containers.run(res.config(name=name, command=["dcm-no-such-binary"]))
+    assert not engine.containers.exists(name)

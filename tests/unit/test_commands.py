@@ -33,6 +33,7 @@ from dotfiles_container_manager import (
     VolumeConflictError,
     VolumeMount,
 )
+from dotfiles_container_manager.implementations.cli.runner import CommandResult
 from dotfiles_container_manager.implementations.cli.tarstream import context_tar_bytes
 from dotfiles_container_manager.implementations.docker import (
     DockerContainerManager,
@@ -75,6 +76,16 @@ def all_args(fake: FakeRunner) -> list[str]:
 # --------------------------------------------------------------------------- run / create
 
 
+def without_cidfile(args: tuple[str, ...]) -> tuple[str, ...]:
+    """``args`` of a create/run without the ``--cidfile PATH`` the manager always adds (the
+    file lets it remove a container whose start then failed)."""
+    if args[:1] not in (("create",), ("run",)):
+        return args
+    index = args.index("--cidfile")
+    assert args[index + 1].endswith("/cid")
+    return args[:index] + args[index + 2 :]
+
+
 class TestRunArgs:
     def test_full_config(self, runtime: str, tmp_path: Path) -> None:
         config = RunConfig(
@@ -98,7 +109,7 @@ class TestRunArgs:
         fake = FakeRunner(runtime, container_id())
         assert CONTAINERS[runtime](fake).run(config) == CID
         (call,) = fake.calls
-        assert call.args == (
+        assert without_cidfile(call.args) == (
             "run", "-d",
             "--name", "web",
             "--label", "role=web", "--label", "empty=",
@@ -121,7 +132,7 @@ class TestRunArgs:
     def test_create_and_minimal_config(self, runtime: str) -> None:
         fake = FakeRunner(runtime, container_id())
         assert CONTAINERS[runtime](fake).create(RunConfig(BASE)) == CID
-        assert fake.calls[0].args == ("create", BASE)
+        assert without_cidfile(fake.calls[0].args) == ("create", BASE)
         assert not fake.calls[0].env
 
     def test_other_options(self, runtime: str) -> None:
@@ -173,13 +184,17 @@ class TestRunArgs:
     def test_remove_flag(self, runtime: str) -> None:
         fake = FakeRunner(runtime, container_id())
         CONTAINERS[runtime](fake).create(RunConfig(BASE, remove=True))
-        assert fake.calls[0].args == ("create", "--rm", BASE)
+        assert without_cidfile(fake.calls[0].args) == ("create", "--rm", BASE)
 
     def test_attached_run_waits_for_the_container(self, runtime: str) -> None:
         # The container's exit status (42 here) is a result for wait(), not a CLI failure.
         fake = FakeRunner(runtime, container_id(), result(CID), recorded(runtime, "wait_exited"))
         assert CONTAINERS[runtime](fake).run(RunConfig(BASE, detach=False)) == CID
-        assert [c.args for c in fake.calls] == [("create", BASE), ("start", CID), ("wait", CID)]
+        assert [without_cidfile(c.args) for c in fake.calls] == [
+            ("create", BASE),
+            ("start", CID),
+            ("wait", CID),
+        ]
 
     def test_output_without_an_id(self, runtime: str) -> None:
         fake = FakeRunner(runtime, result("Unable to find image\n"))
@@ -789,3 +804,20 @@ def test_running_removes_a_container_that_fails_to_start(runtime: str) -> None:
     with pytest.raises(ContainerOperationError), manager.running(RunConfig(BASE)):
         pytest.fail("the block must not run")
     assert [c.args[0] for c in fake.calls] == ["create", "start", "rm"]
+
+
+@pytest.mark.parametrize("runtime", ["docker", "podman"])
+def test_failed_run_removes_the_container_it_created(runtime: str) -> None:
+    # The CLI wrote the id into --cidfile, then the start failed: the manager removes it.
+    def create_then_fail(call: Call) -> CommandResult:
+        path = call.args[call.args.index("--cidfile") + 1]
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write(CID)
+        return recorded(runtime, "run_missing_cmd")
+
+    fake = FakeRunner(runtime, create_then_fail, result(CID))
+    with pytest.raises(ContainerOperationError):
+        CONTAINERS[runtime](fake).run(RunConfig(BASE, command=["nope"]))
+    assert fake.calls[1].args[0] == "rm"
+    assert fake.calls[1].args[-1] == CID
+    assert "-f" in fake.calls[1].args

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,7 +16,7 @@ from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
 from ..cli import parsing as p
 from ..cli.manager import CLIManager
 from ..cli.runner import CommandResult
-from .utils import command_args, environment_args, filter_args, run_args
+from .utils import command_args, environment_args, filter_args, private_tempdir, run_args
 
 __all__ = ["DockerContainerManager"]
 
@@ -62,15 +63,34 @@ class DockerContainerManager(CLIManager, ContainerManager):
     def _create(self, verb: list[str], config: RunConfig) -> str:
         if not isinstance(config, RunConfig):
             raise TypeError("config must be a RunConfig")
-        with environment_args(config.environment, use_file=config.env_file) as (env_args, env):
-            args = [*verb, *run_args(config), *env_args, config.image, *command_args(config)]
-            result = self._run(args, _Err, env=env)
+        with (
+            environment_args(config.environment, use_file=config.env_file) as (env_args, env),
+            private_tempdir() as tmp,
+        ):
+            # The CLI writes the id here as soon as the container exists: when the call then
+            # fails (start refused, timeout, Ctrl-C), what it created is removed, not leaked.
+            cidfile = os.path.join(tmp, "cid")
+            args = [*verb, "--cidfile", cidfile, *run_args(config), *env_args, config.image]
+            try:
+                result = self._run([*args, *command_args(config)], _Err, env=env)
+            except BaseException:
+                self._remove_created(cidfile)
+                raise
         lines = self._lines(result)
         if not lines or not re.fullmatch(r"[0-9a-f]{64}", lines[-1]):
             raise OutputParseError(
                 "expected a container id", output=result.stdout_text, command=result.command
             )
         return lines[-1]
+
+    def _remove_created(self, cidfile: str) -> None:
+        try:
+            with open(cidfile, encoding="ascii") as handle:
+                container_id = handle.read().strip()
+        except OSError:
+            return  # nothing was created
+        if re.fullmatch(r"[0-9a-f]{64}", container_id):
+            self._run(["rm", *self.force_remove_options, container_id], _Err, check=False)
 
     def create(self, config: RunConfig) -> str:
         """Create a container from ``config``; return its id."""

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from ...core.exceptions import OutputParseError
@@ -72,7 +73,11 @@ def load_records(result: CommandResult) -> list[dict[str, Any]]:
             data = json.loads(text)
             records = [] if data is None else data
         else:
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            # one decoder call for all of docker's lines (one object per line)
+            lines = [line for line in text.splitlines() if line.strip()]
+            records = json.loads(f"[{','.join(lines)}]")
+            if len(records) != len(lines):  # a line held more than one value: "1, 2"
+                raise ValueError("one JSON object per line expected")
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise _fail(result, f"not JSON ({exc})") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
@@ -139,6 +144,12 @@ def parse_time(value: Any) -> datetime | None:
             return None
     if not isinstance(value, str):
         return None
+    return _parse_time_text(value)
+
+
+@lru_cache(maxsize=2048)
+def _parse_time_text(value: str) -> datetime | None:
+    # Cached: listings repeat the same timestamps call after call (datetimes are immutable).
     match = _TIME.match(value.strip())
     if not match:
         return None

@@ -6,6 +6,7 @@ import builtins
 import os
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from ...core import validation as v
@@ -28,13 +29,21 @@ _ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104  (a value we read, not a bind
 _NOT_FOUND_EXEC = re.compile(r"executable file not found|no such file or directory", re.I)
 
 
-def _port(container_port: int, host_port: Any, protocol: str, host_ip: Any) -> PortMapping | None:
+def _port(container_port: int, host_port: Any, protocol: Any, host_ip: Any) -> PortMapping | None:
     """The mapping, or None when the values read are not a valid one (bad port, IP...)."""
-    ip = p.as_str(host_ip)
+    # Normalised to hashable values first: the JSON may hold anything there.
+    return _cached_port(container_port, p.as_int(host_port), p.as_str(protocol), p.as_str(host_ip))
+
+
+@lru_cache(maxsize=1024)
+def _cached_port(
+    container_port: int, host_port: int | None, protocol: str, ip: str
+) -> PortMapping | None:
+    # Cached: a listing repeats the same mappings, and PortMapping validates its address.
     try:
         return PortMapping(
             container_port=container_port,
-            host_port=p.as_int(host_port) or None,
+            host_port=host_port or None,
             protocol=protocol,
             host_ip=None if ip in _ANY_ADDRESS else ip,
         )
@@ -347,7 +356,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
             networks=tuple(sorted(p.as_dict(settings.get("Networks")))),
             exit_code=p.as_int(state.get("ExitCode")) if exited else None,
             image_id=p.full_image_id(data.get("Image")) or None,
-            raw=dict(data),
+            raw=data,
         )
 
     @staticmethod
@@ -374,5 +383,5 @@ class DockerContainerManager(CLIManager, ContainerManager):
             exit_code=p.as_int(exited.group(1))
             if exited and state is ContainerState.EXITED
             else None,
-            raw=dict(data),
+            raw=data,
         )

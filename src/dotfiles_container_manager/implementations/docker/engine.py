@@ -151,5 +151,5 @@ class DockerEngine(ContainerEngine):
             storage_driver=p.as_str(data.get("Driver")),
             cgroup_version=p.as_str(data.get("CgroupVersion")),
             rootless=any("rootless" in s for s in security),
-            raw=dict(data),
+            raw=data,
         )

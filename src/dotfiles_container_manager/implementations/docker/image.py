@@ -180,5 +180,5 @@ class DockerImageManager(CLIManager, ImageManager):
             created=p.parse_time(data.get("Created")),
             labels=p.labels_from(labels),
             digests=tuple(sorted(p.as_str(d) for d in p.as_list(data.get("RepoDigests")))),
-            raw=dict(data),
+            raw=data,
         )

@@ -118,7 +118,7 @@ class DockerNetworkManager(CLIManager, NetworkManager):
             created=p.parse_time(data.get("Created")),
             internal=_flag(data.get("Internal")),
             subnets=tuple(s for s in subnets if s),
-            raw=dict(data),
+            raw=data,
         )
 
     @staticmethod
@@ -131,5 +131,5 @@ class DockerNetworkManager(CLIManager, NetworkManager):
             labels=p.labels_from(data.get("Labels")),
             created=p.parse_time(data.get("CreatedAt")),
             internal=_flag(data.get("Internal")),
-            raw=dict(data),
+            raw=data,
         )

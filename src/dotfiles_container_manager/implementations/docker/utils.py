@@ -11,8 +11,6 @@ directory, is written 0600, and is removed when the call ends, whatever happens.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -61,6 +59,9 @@ def cli_sensitive(key: str) -> bool:
 @contextmanager
 def private_tempdir() -> Iterator[str]:
     """A 0700 temporary directory, removed on exit."""
+    import shutil  # tempfile and shutil cost ~8 ms to import: only calls that need them pay
+    import tempfile
+
     path = tempfile.mkdtemp(prefix="dcm-")
     try:
         yield path

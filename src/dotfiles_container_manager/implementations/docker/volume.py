@@ -118,5 +118,5 @@ class DockerVolumeManager(CLIManager, VolumeManager):
             created=p.parse_time(data.get("CreatedAt")),
             scope=p.as_str(data.get("Scope"), "local"),
             options=p.labels_from(data.get("Options")),
-            raw=dict(data),
+            raw=data,
         )

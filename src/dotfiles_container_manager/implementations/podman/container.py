@@ -69,5 +69,5 @@ class PodmanContainerManager(DockerContainerManager):
             ports=_unique_ports(ports),
             networks=tuple(sorted(p.as_str(n) for n in p.as_list(data.get("Networks")))),
             exit_code=p.as_int(data.get("ExitCode")) if exited else None,
-            raw=dict(data),
+            raw=data,
         )

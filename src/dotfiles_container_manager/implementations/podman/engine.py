@@ -40,5 +40,5 @@ class PodmanEngine(DockerEngine):
             storage_driver=p.as_str(p.as_dict(data.get("store")).get("graphDriverName")),
             cgroup_version=p.as_str(host.get("cgroupVersion")).lstrip("v"),
             rootless=p.as_dict(host.get("security")).get("rootless") is True,
-            raw=dict(data),
+            raw=data,
         )

@@ -73,5 +73,5 @@ class PodmanImageManager(DockerImageManager):
             created=p.parse_time(data.get("Created")),
             labels=p.labels_from(data.get("Labels")),
             digests=tuple(sorted(p.as_str(d) for d in p.as_list(data.get("RepoDigests")))),
-            raw=dict(data),
+            raw=data,
         )

@@ -57,7 +57,7 @@ class PodmanNetworkManager(DockerNetworkManager):
             created=p.parse_time(data.get("created")),
             internal=data.get("internal") is True,
             subnets=tuple(s for s in subnets if s),
-            raw=dict(data),
+            raw=data,
         )
 
     from_ls = from_inspect

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,20 +71,22 @@ def proc_state(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[0]
 
 
+def cmdlines() -> Iterator[tuple[int, bytes]]:
+    """``(pid, command line)`` of every process that can still be read."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                yield int(entry), Path(f"/proc/{entry}/cmdline").read_bytes()
+
+
 def live_pids_with(marker: str) -> list[int]:
     """Living processes whose command line contains ``marker``."""
-    found = []
     needle = marker.encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if needle in cmdline and proc_state(int(entry)) not in (None, "Z", "X"):
-            found.append(int(entry))
-    return found
+    return [
+        pid
+        for pid, cmdline in cmdlines()
+        if needle in cmdline and proc_state(pid) not in (None, "Z", "X")
+    ]
 
 
 def my_children() -> list[int]:
@@ -506,13 +508,7 @@ class ArgvWatcher(threading.Thread):
 
     def run(self) -> None:
         while not self.halt.is_set():
-            for entry in os.listdir("/proc"):
-                if not entry.isdigit():
-                    continue
-                try:
-                    cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-                except OSError:
-                    continue
+            for _pid, cmdline in cmdlines():
                 if any(secret in cmdline for secret in self.secrets):
                     self.leaks.append(cmdline)
                 if self.proof in cmdline:

@@ -32,6 +32,19 @@ class CLIManager:
             return False
         raise failure
 
+    def _removed_something(
+        self, result: CommandResult, missing: str, error: type[ContainerError]
+    ) -> None:
+        """Raise the not-found error when a forced removal exited 0 but removed nothing.
+
+        ``rm -f`` / ``rmi -f`` of a missing resource exit 0 (docker still prints the error on
+        stderr); a removal prints what it removed on stdout. ``missing`` is the message the
+        classifier reads, e.g. ``"No such image: x"``.
+        """
+        if not result.stdout.strip():
+            quiet = CommandResult(result.command, result.returncode, b"", missing.encode())
+            raise self._runner.classifier.classify(quiet, error)
+
     @staticmethod
     def _lines(result: CommandResult) -> list[str]:
         return [line.strip() for line in result.stdout_text.splitlines() if line.strip()]

@@ -155,12 +155,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
         v.check_reference("container", container)
         args = ["rm", *(self.force_remove_options if force else ()), *(["-v"] if volumes else [])]
         result = self._run([*args, container], _Err)
-        if not result.stdout.strip():
-            # `rm -f` of a missing container exits 0 on both CLIs, printing nothing on stdout.
-            missing = CommandResult(
-                result.command, result.returncode, b"", f"No such container: {container}".encode()
-            )
-            raise self._runner.classifier.classify(missing, _Err)
+        self._removed_something(result, f"No such container: {container}", _Err)
 
     def _simple(self, verb: str, container: str) -> None:
         v.check_reference("container", container)

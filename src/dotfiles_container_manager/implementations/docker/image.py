@@ -117,10 +117,7 @@ class DockerImageManager(CLIManager, ImageManager):
         """Remove ``image``; ``force`` never removes containers (see the ABC)."""
         v.check_image("image", image)
         result = self._run(["rmi", *(["-f"] if force else []), image], ImageError)
-        if not result.stdout.strip():
-            # docker's `rmi -f` of a missing image exits 0, printing only the error.
-            missing = CommandResult(result.command, 0, b"", f"No such image: {image}".encode())
-            raise self._runner.classifier.classify(missing, ImageError)
+        self._removed_something(result, f"No such image: {image}", ImageError)
 
     def exists(self, image: str) -> bool:
         """True when ``image`` is present locally."""

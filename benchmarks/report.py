@@ -68,6 +68,7 @@ def _docker_client(runtime: Runtime) -> str:
         capture_output=True,
         text=True,
         check=False,
+        timeout=30,
     )
     return proc.stdout.strip()
 

@@ -52,14 +52,16 @@ def _make_rootfs_tar(directory: Path) -> Path:
     for sub in ("bin", "etc", "tmp", "root"):
         (root / sub).mkdir(parents=True)
     shutil.copy(busybox, root / "bin" / "busybox")
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
+    applets = subprocess.run(
+        [busybox, "--list"], capture_output=True, text=True, check=True, timeout=30
+    )
     for applet in applets.stdout.split():
         if applet != "busybox":  # a link over the binary itself makes a self-loop
             (root / "bin" / applet).symlink_to("busybox")
     (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
     (root / "etc" / "group").write_text("root:x:0:\n")
     tar = directory / "base.tar"
-    subprocess.run(["tar", "-C", str(root), "-cf", str(tar), "."], check=True)
+    subprocess.run(["tar", "-C", str(root), "-cf", str(tar), "."], check=True, timeout=60)
     return tar
 
 

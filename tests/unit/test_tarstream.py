@@ -8,6 +8,7 @@ import tarfile
 import pytest
 
 from dotfiles_container_manager import BuildContext
+from dotfiles_container_manager.implementations.cli import tarstream
 from dotfiles_container_manager.implementations.cli.tarstream import (
     BLOCK,
     CHUNK,
@@ -117,3 +118,33 @@ def test_padding(size: int) -> None:
     data = context_tar_bytes(context)
     assert len(data) % BLOCK == 0
     assert members(data)["f"][1] == b"x" * size
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "mode"),
+    [
+        ("Dockerfile", 0, 0o644),
+        ("a/b/c.txt", 1, 0o644),
+        ("bin/run.sh", 1023, 0o755),
+        ("x" * 100, 512, 0o644),  # the longest name a ustar header holds
+        ("x" * 101, 5, 0o644),  # PAX record needed
+        ("dir/é.txt", 7, 0o644),  # non-ASCII: PAX record needed
+        ("big.bin", 8**11, 0o644),  # beyond 11 octal digits: PAX record needed
+        ("n", 256 * 1024 * 1024, 0o644),
+    ],
+)
+def test_headers_match_tarfiles(name: str, size: int, mode: int) -> None:
+    # The direct ustar header and tarfile's (PAX format) hold the same fields. Python
+    # versions differ only in how they fill a regular file's device numbers (NULs or
+    # "0000000"), and so in the checksum: those bytes are compared apart.
+    ours = tarstream._header(name, size, mode)
+    theirs = tarstream._tarfile_header(name, size, mode)
+    assert len(ours) == len(theirs)
+    unstable = set(range(148, 156)) | set(range(329, 345))
+    assert [b for i, b in enumerate(ours) if i not in unstable] == [
+        b for i, b in enumerate(theirs) if i not in unstable
+    ]
+    if len(ours) == 512:  # a plain ustar header (not tarfile's PAX records): checksum ok?
+        parsed = tarfile.TarInfo.frombuf(ours, "utf-8", "surrogateescape")
+        assert (parsed.name, parsed.size, parsed.mode) == (name, size, mode)
+        assert parsed.mtime == tarstream.MTIME

@@ -22,8 +22,46 @@ CHUNK = 1024 * 1024
 MTIME = 315532800
 
 
+# The ustar fields after the checksum, the same for every entry here: typeflag, linkname,
+# magic "ustar\0" + version "00", empty uname/gname, devmajor/devminor (empty for a
+# regular file, as current tarfile writes them), empty prefix, padding to 512.
+_USTAR_TAIL = (
+    b"0"  # typeflag: regular file
+    + bytes(100)  # linkname
+    + b"ustar\x0000"
+    + bytes(64)  # uname, gname
+    + bytes(16)  # devmajor, devminor
+    + bytes(155 + 12)  # prefix, padding
+)
+_ID_AND_MTIME = b"0000000\x00" * 2  # uid, gid
+_MTIME_FIELD = b"%011o\x00" % MTIME
+_CHECKSUM_BLANK = b" " * 8
+_SIZE_LIMIT = 8**11  # what 11 octal digits hold (8 GiB)
+
+
 def _header(name: str, size: int, mode: int) -> bytes:
-    import tarfile  # only builds pay for it
+    """The tar header of one regular file, as ``tarfile`` makes it (PAX format).
+
+    Short ASCII names (nearly all build contexts) get the 512-byte ustar header written
+    here directly, about ten times faster than through ``tarfile.TarInfo``; anything else
+    (long or non-ASCII names, huge files) goes through ``tarfile``, which adds PAX records.
+    """
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) <= 100 and name.isascii() and size < _SIZE_LIMIT:
+        head = (
+            encoded.ljust(100, b"\x00")
+            + b"%07o\x00" % mode
+            + _ID_AND_MTIME
+            + b"%011o\x00" % size
+            + _MTIME_FIELD
+        )
+        checksum = sum(head) + sum(_CHECKSUM_BLANK) + sum(_USTAR_TAIL)
+        return head + b"%06o\x00 " % checksum + _USTAR_TAIL
+    return _tarfile_header(name, size, mode)
+
+
+def _tarfile_header(name: str, size: int, mode: int) -> bytes:
+    import tarfile  # only unusual entries pay for it
 
     info = tarfile.TarInfo(name)
     info.size = size

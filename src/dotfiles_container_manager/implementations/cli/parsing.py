@@ -186,6 +186,12 @@ def labels_from(value: Any) -> dict[str, str]:
         return {str(k): as_str(v) for k, v in value.items()}
     if not isinstance(value, str) or not value:
         return {}
+    return dict(_labels_from_text(value))  # a copy: each record owns its dict
+
+
+@lru_cache(maxsize=1024)
+def _labels_from_text(value: str) -> dict[str, str]:
+    # Cached: containers of one application carry the same labels.
     labels: dict[str, str] = {}
     last: str | None = None
     for part in value.split(","):
@@ -215,7 +221,12 @@ def normalize_reference(value: Any) -> str:
     Drops podman's ``localhost/`` and the implicit ``docker.io/library/`` prefixes and adds
     ``:latest`` when neither tag nor digest is given. Ids are returned unchanged.
     """
-    ref = as_str(value)
+    return _normalize_reference_text(as_str(value))
+
+
+@lru_cache(maxsize=1024)
+def _normalize_reference_text(ref: str) -> str:
+    # Cached: a listing names the same few images again and again.
     if not ref or _HEX64.fullmatch(ref) or ref.startswith("sha256:"):
         return full_image_id(ref)
     for prefix in _PREFIXES:

@@ -23,6 +23,7 @@ __all__ = [
     "as_list",
     "as_str",
     "full_image_id",
+    "is_full_id",
     "labels_from",
     "load_json",
     "load_records",
@@ -91,6 +92,11 @@ def first_record(result: CommandResult) -> dict[str, Any]:
     if len(records) != 1:
         raise _fail(result, f"expected one object, got {len(records)}")
     return records[0]
+
+
+def is_full_id(text: str) -> bool:
+    """True for a full 64-hex id without prefix (containers, volumes, networks, images)."""
+    return _HEX64.fullmatch(text) is not None
 
 
 def as_dict(value: Any) -> dict[str, Any]:

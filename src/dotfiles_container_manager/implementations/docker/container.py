@@ -86,7 +86,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
                 self._remove_created(cidfile)
                 raise
         lines = self._lines(result)
-        if not lines or not re.fullmatch(r"[0-9a-f]{64}", lines[-1]):
+        if not lines or not p.is_full_id(lines[-1]):
             raise OutputParseError(
                 "expected a container id", output=result.stdout_text, command=result.command
             )
@@ -98,7 +98,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
                 container_id = handle.read().strip()
         except OSError:
             return  # nothing was created
-        if re.fullmatch(r"[0-9a-f]{64}", container_id):
+        if p.is_full_id(container_id):
             self._run(["rm", *self.force_remove_options, container_id], _Err, check=False)
 
     def create(self, config: RunConfig) -> str:
@@ -313,7 +313,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
     def prune(self, *, filters: Mapping[str, str] | None = None) -> builtins.list[str]:
         """Remove stopped containers; return their ids."""
         result = self._run(["container", "prune", "-f", *filter_args(filters)], _Err)
-        return [ln for ln in self._lines(result) if re.fullmatch(r"[0-9a-f]{64}", ln)]
+        return [ln for ln in self._lines(result) if p.is_full_id(ln)]
 
     # ------------------------------------------------------------------ parsers
 

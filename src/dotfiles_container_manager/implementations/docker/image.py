@@ -85,7 +85,7 @@ class DockerImageManager(CLIManager, ImageManager):
         # No iidfile (an old CLI): the id is the last line podman prints, or docker's
         # "Successfully built <id>" resolved through inspect.
         lines = self._lines(result)
-        if lines and re.fullmatch(r"(sha256:)?[0-9a-f]{64}", lines[-1]):
+        if lines and p.is_full_id(lines[-1].removeprefix("sha256:")):
             return lines[-1]
         for line in reversed(lines):
             if line.startswith("Successfully built "):

@@ -52,7 +52,10 @@ class PodmanImageManager(DockerImageManager):
         # podman's ancestor filter matches an image id, not every name of the image.
         image_id = self.inspect(image).id
         users = self._lines(
-            self._run(["ps", "-a", "-q", "--filter", f"ancestor={image_id[7:]}"], ImageError)
+            self._run(
+                ["ps", "-a", "-q", "--filter", f"ancestor={image_id.removeprefix('sha256:')}"],
+                ImageError,
+            )
         )
         if not users:
             self._run(["rmi", "-f", image], ImageError)  # safe: no container uses it

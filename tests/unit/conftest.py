@@ -142,7 +142,7 @@ class FakeRunner(CommandRunner):
         self.timeout = DEFAULT_TIMEOUT
         self.global_args = ()
         self.env = {}
-        self.facts = {}
+        self.api_version = None
         self.calls: list[Call] = []
         self._responses: list[Response] = list(responses)
 

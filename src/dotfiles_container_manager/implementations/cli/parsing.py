@@ -18,6 +18,7 @@ from ...core.exceptions import OutputParseError
 from .runner import CommandResult
 
 __all__ = [
+    "api_version",
     "as_dict",
     "as_int",
     "as_list",
@@ -97,6 +98,12 @@ def first_record(result: CommandResult) -> dict[str, Any]:
 def is_full_id(text: str) -> bool:
     """True for a full 64-hex id without prefix (containers, volumes, networks, images)."""
     return _HEX64.fullmatch(text) is not None
+
+
+def api_version(value: Any) -> tuple[int, int] | None:
+    """``(major, minor)`` from an API version such as ``"1.41"``; None when unreadable."""
+    major, _, minor = as_str(value).strip().partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -277,8 +277,8 @@ class CommandRunner:
         self.timeout = timeout
         self.global_args = tuple(global_args)
         self.env = dict(env or {})
-        #: Facts about the server learnt once per engine (e.g. its API version).
-        self.facts: dict[str, object] = {}
+        #: The server's API version, once learnt (the engine's version probe records it).
+        self.api_version: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ helpers
 

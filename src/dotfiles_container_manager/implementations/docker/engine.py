@@ -106,6 +106,8 @@ class DockerEngine(ContainerEngine):
             raise OutputParseError(
                 "version is not a JSON object", output=result.stdout_text, command=result.command
             )
+        # Recorded for the calls whose flags depend on it (volumes.prune): no second ask.
+        self.runner.api_version = p.api_version(p.as_dict(data.get("Server")).get("ApiVersion"))
         return data
 
     def version(self) -> str:

@@ -97,15 +97,11 @@ class DockerVolumeManager(CLIManager, VolumeManager):
         ]
 
     def _prune_all_args(self) -> builtins.list[str]:
-        api = self._runner.facts.get("api_version")
-        if api is None:
-            text = self._run(
-                ["version", "--format", "{{.Server.APIVersion}}"], VolumeError
-            ).stdout_text.strip()
-            major, _, minor = text.partition(".")
-            api = (int(major), int(minor)) if major.isdigit() and minor.isdigit() else (1, 41)
-            self._runner.facts["api_version"] = api
-        return ["--all"] if api >= (1, 42) else []  # type: ignore[operator]
+        # Known from the engine's version probe when the factory made it; else asked once.
+        if self._runner.api_version is None:
+            text = self._run(["version", "--format", "{{.Server.APIVersion}}"], VolumeError)
+            self._runner.api_version = p.api_version(text.stdout_text) or (1, 41)
+        return ["--all"] if self._runner.api_version >= (1, 42) else []
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> VolumeInfo:

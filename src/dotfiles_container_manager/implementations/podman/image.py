@@ -50,12 +50,9 @@ class PodmanImageManager(DockerImageManager):
             self._run(["rmi", image], ImageError)
             return
         # podman's ancestor filter matches an image id, not every name of the image.
-        image_id = self.inspect(image).id
+        image_id = self.inspect(image).id.removeprefix("sha256:")
         users = self._lines(
-            self._run(
-                ["ps", "-a", "-q", "--filter", f"ancestor={image_id.removeprefix('sha256:')}"],
-                ImageError,
-            )
+            self._run(["ps", "-a", "-q", "--filter", f"ancestor={image_id}"], ImageError)
         )
         if not users:
             self._run(["rmi", "-f", image], ImageError)  # safe: no container uses it

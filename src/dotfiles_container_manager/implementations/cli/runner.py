@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from ...core.exceptions import CommandTimeoutError, ContainerError, RuntimeNotAvailableError
 
@@ -52,14 +52,6 @@ def _logger() -> logging.Logger | None:
         return None
     logger: logging.Logger = module.getLogger(_LOGGER)
     return logger
-
-
-def __getattr__(name: str) -> Any:
-    if name == "log":  # the module-level logger this module used to create at import
-        import logging
-
-        return logging.getLogger(_LOGGER)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Seconds one CLI call may take unless the engine or the call says otherwise.

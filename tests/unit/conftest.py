@@ -31,35 +31,29 @@ from dotfiles_container_manager.implementations.cli.runner import (
 )
 from dotfiles_container_manager.implementations.docker import (
     DockerContainerManager,
+    DockerEngine,
     DockerImageManager,
     DockerNetworkManager,
     DockerVolumeManager,
 )
-from dotfiles_container_manager.implementations.podman import (
-    PodmanContainerManager,
-    PodmanImageManager,
-    PodmanNetworkManager,
-    PodmanVolumeManager,
-)
+from dotfiles_container_manager.implementations.podman import PodmanEngine
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "outputs"
 RUNTIMES = ("docker", "podman")
 
+# Each runtime's manager classes, as its engine declares them.
+ENGINES: dict[str, type[DockerEngine]] = {"docker": DockerEngine, "podman": PodmanEngine}
 CONTAINERS: dict[str, type[DockerContainerManager]] = {
-    "docker": DockerContainerManager,
-    "podman": PodmanContainerManager,
+    runtime: engine.container_manager_class for runtime, engine in ENGINES.items()
 }
 IMAGES: dict[str, type[DockerImageManager]] = {
-    "docker": DockerImageManager,
-    "podman": PodmanImageManager,
+    runtime: engine.image_manager_class for runtime, engine in ENGINES.items()
 }
 VOLUMES: dict[str, type[DockerVolumeManager]] = {
-    "docker": DockerVolumeManager,
-    "podman": PodmanVolumeManager,
+    runtime: engine.volume_manager_class for runtime, engine in ENGINES.items()
 }
 NETWORKS: dict[str, type[DockerNetworkManager]] = {
-    "docker": DockerNetworkManager,
-    "podman": PodmanNetworkManager,
+    runtime: engine.network_manager_class for runtime, engine in ENGINES.items()
 }
 
 

@@ -143,13 +143,12 @@ class DockerEngine(ContainerEngine):
     def info_from(data: Mapping[str, Any]) -> EngineInfo:
         """An :class:`EngineInfo` from docker's ``info`` document."""
         security = [p.as_str(s) for s in p.as_list(data.get("SecurityOptions"))]
+        arch = p.as_str(data.get("Architecture"))
         return EngineInfo(
             runtime="docker",
             version=p.as_str(data.get("ServerVersion")),
             os=p.as_str(data.get("OSType")),
-            arch=_GOARCH.get(
-                p.as_str(data.get("Architecture")), p.as_str(data.get("Architecture"))
-            ),
+            arch=_GOARCH.get(arch, arch),
             storage_driver=p.as_str(data.get("Driver")),
             cgroup_version=p.as_str(data.get("CgroupVersion")),
             rootless=any("rootless" in s for s in security),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dotfiles_container_manager import BuildContext, ContainerEngineFactory, RunConfig
-from dotfiles_container_manager.implementations.cli.runner import CommandResult
+from dotfiles_container_manager.implementations.cli.command import CommandResult
 from dotfiles_container_manager.implementations.docker.engine import DockerEngine
 
 from .common import (

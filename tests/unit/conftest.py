@@ -22,13 +22,9 @@ from typing import Any
 import pytest
 
 from dotfiles_container_manager.core.exceptions import ContainerError
+from dotfiles_container_manager.implementations.cli.command import CommandResult, Input
 from dotfiles_container_manager.implementations.cli.errors import ErrorClassifier
-from dotfiles_container_manager.implementations.cli.runner import (
-    DEFAULT_TIMEOUT,
-    CommandResult,
-    CommandRunner,
-    Input,
-)
+from dotfiles_container_manager.implementations.cli.runner import DEFAULT_TIMEOUT
 from dotfiles_container_manager.implementations.docker import (
     DockerContainerManager,
     DockerEngine,
@@ -125,18 +121,15 @@ class Call:
 Response = CommandResult | Callable[[Call], CommandResult]
 
 
-class FakeRunner(CommandRunner):
-    """A :class:`CommandRunner` that runs nothing and answers from a script."""
+class FakeRunner:
+    """A :class:`~dotfiles_container_manager.implementations.cli.command.Runner` that runs
+    nothing and answers from a script. Engines take it as their ``runner=``."""
 
     def __init__(self, runtime: str = "docker", *responses: Response) -> None:
-        # Deliberately no super().__init__(): nothing is resolved on PATH.
-        self.executable = runtime
         self.runtime = runtime
         self.classifier = ErrorClassifier(runtime)
         self.timeout = DEFAULT_TIMEOUT
-        self.global_args = ()
-        self.env = {}
-        self.api_version = None
+        self.api_version: tuple[int, int] | None = None
         self.calls: list[Call] = []
         self._responses: list[Response] = list(responses)
 
@@ -149,6 +142,14 @@ class FakeRunner(CommandRunner):
     def pending(self) -> int:
         """Responses not consumed yet."""
         return len(self._responses)
+
+    def argv(self, args: Sequence[str]) -> list[str]:
+        """The argv the real runner would start."""
+        return [self.runtime, *args]
+
+    def classify(self, result: CommandResult, error: type[ContainerError]) -> ContainerError:
+        """What the real classifier makes of ``result``."""
+        return self.classifier.classify(result, error)
 
     def run(
         self,

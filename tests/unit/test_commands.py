@@ -33,7 +33,7 @@ from dotfiles_container_manager import (
     VolumeConflictError,
     VolumeMount,
 )
-from dotfiles_container_manager.implementations.cli.runner import CommandResult
+from dotfiles_container_manager.implementations.cli.command import CommandResult
 from dotfiles_container_manager.implementations.cli.tarstream import context_tar_bytes
 from dotfiles_container_manager.implementations.docker import (
     DockerContainerManager,

@@ -30,8 +30,8 @@ from dotfiles_container_manager import (
     VolumeError,
     VolumeNotFoundError,
 )
+from dotfiles_container_manager.implementations.cli.command import CommandResult
 from dotfiles_container_manager.implementations.cli.errors import ErrorClassifier
-from dotfiles_container_manager.implementations.cli.runner import CommandResult
 
 from .conftest import (
     CONTAINERS,

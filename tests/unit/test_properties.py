@@ -33,8 +33,8 @@ from dotfiles_container_manager.core import exceptions as exc
 from dotfiles_container_manager.core import validation as v
 from dotfiles_container_manager.core.types import EngineInfo
 from dotfiles_container_manager.implementations.cli import parsing as p
+from dotfiles_container_manager.implementations.cli.command import CommandResult
 from dotfiles_container_manager.implementations.cli.errors import ErrorClassifier
-from dotfiles_container_manager.implementations.cli.runner import CommandResult
 from dotfiles_container_manager.implementations.cli.tarstream import context_tar_bytes
 from dotfiles_container_manager.implementations.docker import (
     DockerContainerManager,

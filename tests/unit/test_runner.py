@@ -22,8 +22,9 @@ from dotfiles_container_manager import (
     ContainerOperationError,
     RuntimeNotAvailableError,
 )
+from dotfiles_container_manager.implementations.cli.command import CommandResult
 from dotfiles_container_manager.implementations.cli.errors import ErrorClassifier
-from dotfiles_container_manager.implementations.cli.runner import CommandResult, CommandRunner
+from dotfiles_container_manager.implementations.cli.runner import CommandRunner
 
 MiB = 1024 * 1024
 

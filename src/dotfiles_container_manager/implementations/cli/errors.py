@@ -19,12 +19,9 @@ subclassing and extending the tuples.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from ...core import exceptions as exc
-
-if TYPE_CHECKING:
-    from .runner import CommandResult
+from .command import CommandResult
 
 __all__ = ["ErrorClassifier"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...core.exceptions import ContainerError, ResourceNotFoundError
-from .runner import CommandResult, CommandRunner
+from .command import CommandResult, Runner
 
 __all__ = ["CLIManager"]
 
@@ -13,7 +13,7 @@ __all__ = ["CLIManager"]
 class CLIManager:
     """Base of the docker (and so podman) managers: holds the engine's runner."""
 
-    def __init__(self, runner: CommandRunner) -> None:
+    def __init__(self, runner: Runner) -> None:
         self._runner = runner
 
     def _run(
@@ -27,7 +27,7 @@ class CLIManager:
         result = self._runner.run(args, error=error, check=False)
         if result.returncode == 0:
             return True
-        failure = self._runner.classifier.classify(result, error)
+        failure = self._runner.classify(result, error)
         if isinstance(failure, ResourceNotFoundError):
             return False
         raise failure
@@ -43,7 +43,7 @@ class CLIManager:
         """
         if not result.stdout.strip():
             quiet = CommandResult(result.command, result.returncode, b"", missing.encode())
-            raise self._runner.classifier.classify(quiet, error)
+            raise self._runner.classify(quiet, error)
 
     @staticmethod
     def _lines(result: CommandResult) -> list[str]:

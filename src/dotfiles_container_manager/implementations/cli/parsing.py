@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from ...core.exceptions import OutputParseError
-from .runner import CommandResult
+from .command import CommandResult
 
 __all__ = [
     "api_version",

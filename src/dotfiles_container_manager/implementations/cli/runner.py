@@ -26,10 +26,10 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
 from ...core.exceptions import CommandTimeoutError, ContainerError, RuntimeNotAvailableError
+from .command import CommandResult, Input
 
 if TYPE_CHECKING:
     import logging
@@ -70,29 +70,6 @@ _READ_SIZE = 65536
 _Selector: type[selectors.BaseSelector] = getattr(
     selectors, "PollSelector", selectors.SelectSelector
 )
-
-Input = bytes | Iterable[bytes] | None
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What one CLI call returned. ``stdout``/``stderr`` are bytes; ``*_text`` decode them."""
-
-    command: tuple[str, ...]
-    returncode: int
-    stdout: bytes = b""
-    stderr: bytes = b""
-    duration: float = field(default=0.0, compare=False)
-
-    @property
-    def stdout_text(self) -> str:
-        """stdout decoded as UTF-8 with replacement."""
-        return self.stdout.decode("utf-8", errors="replace")
-
-    @property
-    def stderr_text(self) -> str:
-        """stderr decoded as UTF-8 with replacement."""
-        return self.stderr.decode("utf-8", errors="replace")
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -388,6 +365,10 @@ class CommandRunner:
         if result.returncode != 0:
             self._confirm_available(result)
         return result
+
+    def classify(self, result: CommandResult, error: type[ContainerError]) -> ContainerError:
+        """The exception a failed ``result`` stands for (see ``errors.py``)."""
+        return self.classifier.classify(result, error)
 
     def _confirm_available(self, result: CommandResult) -> None:
         """With ``check=False`` a failure is the caller's to read (an exec'd command's exit

@@ -15,8 +15,8 @@ from ...core.exceptions import ContainerOperationError, InvalidConfigError, Outp
 from ...core.managers.container import ContainerManager
 from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
 from ..cli import parsing as p
+from ..cli.command import CommandResult
 from ..cli.manager import CLIManager
-from ..cli.runner import CommandResult
 from .utils import command_args, environment_args, filter_args, private_tempdir, run_args
 
 __all__ = ["DockerContainerManager"]
@@ -270,7 +270,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
                 timeout=timeout,
             )
         if result.returncode != 0 and self._exec_cli_failed(result):
-            failure = self._runner.classifier.classify(result, _Err)
+            failure = self._runner.classify(result, _Err)
             # Only a failure the classifier recognises (missing container, not running,
             # runtime down) is the CLI's own; anything else is the command's exit status.
             if type(failure) is not _Err:

@@ -13,8 +13,8 @@ from ...core.exceptions import ImageBuildError, ImageError, InvalidConfigError, 
 from ...core.managers.image import ImageManager
 from ...core.types import BuildContext, ImageInfo
 from ..cli import parsing as p
+from ..cli.command import CommandResult
 from ..cli.manager import CLIManager
-from ..cli.runner import CommandResult
 from ..cli.tarstream import context_tar_chunks
 from .utils import cli_sensitive, filter_args, private_tempdir
 

@@ -9,7 +9,7 @@ from typing import Any
 from ...core.enums import ContainerState
 from ...core.types import ContainerInfo
 from ..cli import parsing as p
-from ..cli.runner import CommandResult
+from ..cli.command import CommandResult
 from ..docker.container import DockerContainerManager, _port, _unique_ports
 
 __all__ = ["PodmanContainerManager"]

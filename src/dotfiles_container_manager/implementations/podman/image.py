@@ -11,7 +11,7 @@ from ...core import validation as v
 from ...core.exceptions import ImageConflictError, ImageError
 from ...core.types import ImageInfo
 from ..cli import parsing as p
-from ..cli.runner import CommandRunner
+from ..cli.command import Runner
 from ..docker.image import DockerImageManager
 from ..docker.utils import filter_args
 
@@ -32,7 +32,7 @@ class PodmanImageManager(DockerImageManager):
             records.setdefault(info.id, info)
         return list(records.values())
 
-    def __init__(self, runner: CommandRunner) -> None:
+    def __init__(self, runner: Runner) -> None:
         super().__init__(runner)
         # podman 4.3 removing images concurrently leaves parent layers behind (each rmi
         # sees the others' children); one removal at a time per engine keeps it clean.

@@ -43,6 +43,7 @@ from dotfiles_container_manager.implementations.docker import (
     DockerNetworkManager,
     DockerVolumeManager,
 )
+from dotfiles_container_manager.implementations.docker.utils import port_spec
 from dotfiles_container_manager.implementations.podman import (
     PodmanContainerManager,
     PodmanEngine,
@@ -591,7 +592,7 @@ def test_port_mapping(
     if error is not None:
         assert error.field.startswith("PortMapping.")
         return
-    arg = mapping.to_arg()
+    arg = port_spec(mapping)
     assert arg.endswith(f"{container_port}/{protocol}")
     assert not arg.startswith("-")
     if host_ip:

@@ -32,7 +32,7 @@ from dotfiles_container_manager import (
 )
 from dotfiles_container_manager.implementations.cli.errors import ErrorClassifier
 from dotfiles_container_manager.implementations.cli.runner import CommandRunner
-from dotfiles_container_manager.implementations.docker.utils import environment_args
+from dotfiles_container_manager.implementations.docker.utils import format_env_vars
 
 IMG = "dcm-test-base:latest"
 SECRET = "s3cret-value-that-must-not-show"  # noqa: S105 - a stand-in
@@ -254,7 +254,7 @@ def test_env_file_is_private_and_removed(fails: bool) -> None:
     env = {"A": SECRET, "B": "two words", "C": ""}
     seen: dict[str, object] = {}
     expected = pytest.raises(RuntimeError) if fails else contextlib.nullcontext()
-    with expected, environment_args(env, use_file=True) as (args, child_env):
+    with expected, format_env_vars(env, use_file=True) as (args, child_env):
         assert args[:-1] == ["--env-file"] and child_env == {}
         path = Path(args[-1])
         seen.update(
@@ -277,7 +277,7 @@ def test_env_file_is_private_and_removed(fails: bool) -> None:
 def test_values_travel_in_the_child_environment_not_argv() -> None:
     """Guarantee S1 (arguments): without an env-file, ``-e KEY`` only; values in the CLI's
     environment. Keys that would steer the CLI itself go through the env-file."""
-    with environment_args({"A": SECRET, "DOCKER_HOST": SECRET}) as (args, child_env):
+    with format_env_vars({"A": SECRET, "DOCKER_HOST": SECRET}) as (args, child_env):
         assert args[:2] == ["-e", "A"] and args[2] == "--env-file"
         assert child_env == {"A": SECRET}
         assert not any(SECRET in a for a in args)

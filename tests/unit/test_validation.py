@@ -18,6 +18,7 @@ from dotfiles_container_manager import (
     VolumeMount,
 )
 from dotfiles_container_manager.core import validation as v
+from dotfiles_container_manager.implementations.docker.utils import mount_spec, port_spec
 
 IMAGE = "dcm-test-base:latest"
 SENSITIVE = "s3cr3t-value-do-not-leak"
@@ -172,7 +173,7 @@ def test_port_mapping_rejects(kwargs: dict[str, Any], field: str) -> None:
     ],
 )
 def test_port_mapping_arg(mapping: PortMapping, arg: str) -> None:
-    assert mapping.to_arg() == arg
+    assert port_spec(mapping) == arg
 
 
 @pytest.mark.parametrize(
@@ -199,10 +200,10 @@ def test_volume_mount_bind_and_named() -> None:
     bind = VolumeMount("./conf", "/etc/app", read_only=True)
     assert bind.is_bind
     assert bind.source == os.path.join(os.getcwd(), "conf")
-    assert bind.to_args() == ["--mount", f"type=bind,source={bind.source},target=/etc/app,ro"]
+    assert mount_spec(bind) == f"type=bind,source={bind.source},target=/etc/app,ro"
     named = VolumeMount("data", "/data")
     assert not named.is_bind
-    assert named.to_args() == ["--mount", "type=volume,source=data,target=/data"]
+    assert mount_spec(named) == "type=volume,source=data,target=/data"
 
 
 # --------------------------------------------------------------------------- RunConfig

@@ -87,19 +87,6 @@ class PortMapping:
                     "PortMapping.host_ip", self.host_ip, "must be an IP address"
                 ) from None
 
-    def to_arg(self) -> str:
-        """The ``-p`` value, e.g. ``127.0.0.1:8080:80/tcp``."""
-        ip = self.host_ip or ""
-        if ":" in ip:
-            ip = f"[{ip}]"
-        host = "" if self.host_port is None else str(self.host_port)
-        spec = (
-            f"{ip}:{host}:{self.container_port}"
-            if ip
-            else (f"{host}:{self.container_port}" if host else str(self.container_port))
-        )
-        return f"{spec}/{self.protocol}"
-
 
 @dataclass(frozen=True)
 class VolumeMount:
@@ -135,14 +122,6 @@ class VolumeMount:
     def is_bind(self) -> bool:
         """True when ``source`` is a host path rather than a volume name."""
         return self.source.startswith(("/", "./", "../")) or self.source in (".", "..")
-
-    def to_args(self) -> list[str]:
-        """The ``--mount`` option for this mount."""
-        kind = "bind" if self.is_bind else "volume"
-        spec = f"type={kind},source={self.source},target={self.target}"
-        if self.read_only:
-            spec += ",ro"  # "readonly" is refused for volumes by podman 4.3
-        return ["--mount", spec]
 
 
 @dataclass(frozen=True)

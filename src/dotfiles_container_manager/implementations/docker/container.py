@@ -17,7 +17,7 @@ from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
 from ..cli import parsing as p
 from ..cli.command import CommandResult
 from ..cli.manager import CLIManager
-from .utils import command_args, environment_args, filter_args, private_tempdir, run_args
+from .utils import command_args, filter_args, format_env_vars, private_tempdir, run_args
 
 __all__ = ["DockerContainerManager"]
 
@@ -73,7 +73,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
         if not isinstance(config, RunConfig):
             raise TypeError("config must be a RunConfig")
         with (
-            environment_args(config.environment, use_file=config.env_file) as (env_args, env),
+            format_env_vars(config.environment, use_file=config.env_file) as (env_args, env),
             private_tempdir() as tmp,
         ):
             # The CLI writes the id here as soon as the container exists: when the call then
@@ -260,7 +260,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
             args += ["-w", v.check_text("working_dir", working_dir)]
         if user is not None:
             args += ["-u", v.check_reference("user", user)]
-        with environment_args(environment) as (env_args, env):
+        with format_env_vars(environment) as (env_args, env):
             result = self._run(
                 [*args, *env_args, container, *words],
                 _Err,

@@ -21,12 +21,15 @@ from ...core.validation import REDACTED
 
 __all__ = [
     "cli_sensitive",
-    "environment_args",
+    "command_args",
     "filter_args",
-    "port_args",
+    "format_env_vars",
+    "format_port_mappings",
+    "format_volume_mounts",
+    "mount_spec",
+    "port_spec",
     "private_tempdir",
     "run_args",
-    "volume_args",
 ]
 
 _CLI_PREFIXES = (
@@ -70,7 +73,7 @@ def private_tempdir() -> Iterator[str]:
 
 
 @contextmanager
-def environment_args(
+def format_env_vars(
     environment: Mapping[str, str], *, use_file: bool = False
 ) -> Iterator[tuple[list[str], dict[str, str]]]:
     """Yield ``(args, child_env)`` that give the container ``environment``.
@@ -104,19 +107,41 @@ def environment_args(
         yield [*args, "--env-file", path], child_env
 
 
-def port_args(ports: Sequence[PortMapping]) -> list[str]:
+def port_spec(port: PortMapping) -> str:
+    """The ``-p`` value, e.g. ``127.0.0.1:8080:80/tcp``."""
+    ip = port.host_ip or ""
+    if ":" in ip:
+        ip = f"[{ip}]"
+    host = "" if port.host_port is None else str(port.host_port)
+    if ip:
+        spec = f"{ip}:{host}:{port.container_port}"
+    else:
+        spec = f"{host}:{port.container_port}" if host else str(port.container_port)
+    return f"{spec}/{port.protocol}"
+
+
+def format_port_mappings(ports: Sequence[PortMapping]) -> list[str]:
     """``-p`` options."""
     args: list[str] = []
     for port in ports:
-        args += ["-p", port.to_arg()]
+        args += ["-p", port_spec(port)]
     return args
 
 
-def volume_args(volumes: Sequence[VolumeMount]) -> list[str]:
+def mount_spec(mount: VolumeMount) -> str:
+    """The ``--mount`` value, e.g. ``type=bind,source=/src,target=/dst,ro``."""
+    kind = "bind" if mount.is_bind else "volume"
+    spec = f"type={kind},source={mount.source},target={mount.target}"
+    if mount.read_only:
+        spec += ",ro"  # "readonly" is refused for volumes by podman 4.3
+    return spec
+
+
+def format_volume_mounts(volumes: Sequence[VolumeMount]) -> list[str]:
     """``--mount`` options (a missing bind source is an error on every runtime)."""
     args: list[str] = []
     for mount in volumes:
-        args += mount.to_args()
+        args += ["--mount", mount_spec(mount)]
     return args
 
 
@@ -138,8 +163,8 @@ def run_args(config: RunConfig) -> list[str]:
         args += ["--name", config.name]
     for key, value in config.labels.items():
         args += ["--label", f"{key}={value}"]
-    args += volume_args(config.volumes)
-    args += port_args(config.ports)
+    args += format_volume_mounts(config.volumes)
+    args += format_port_mappings(config.ports)
     if config.network:
         args += ["--network", config.network]
     for alias in config.network_aliases:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-from .core.base import ContainerEngine
-from .core.enums import ContainerRuntime
-from .core.exceptions import ContainerError, InvalidConfigError, RuntimeNotAvailableError
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .implementations.docker.engine import DockerEngine
+    from typing import ClassVar
+
+from .core import validation as v
+from .core.base import ContainerEngine
+from .core.enums import ContainerRuntime
+from .core.exceptions import InvalidConfigError, RuntimeNotAvailableError
 
 __all__ = ["ENV_RUNTIME", "ContainerEngineFactory"]
 
@@ -28,28 +29,32 @@ def _runtime(value: ContainerRuntime | str) -> ContainerRuntime:
         raise InvalidConfigError("runtime", value, f"must be one of {names}") from None
 
 
-def _is_podman(document: Mapping[str, Any]) -> bool:
-    """True when a ``version`` document comes from podman (also behind a ``docker`` name)."""
-    client = document.get("Client")
-    if not isinstance(client, dict):
-        return False
-    # podman: "APIVersion", "OsArch", "BuiltTime"; docker: "ApiVersion", "Os", "Arch".
-    return "OsArch" in client or "BuiltTime" in client or "APIVersion" in client
+def _docker() -> type[ContainerEngine]:
+    from .implementations.docker.engine import DockerEngine
+
+    return DockerEngine
+
+
+def _podman() -> type[ContainerEngine]:
+    from .implementations.podman.engine import PodmanEngine
+
+    return PodmanEngine
 
 
 class ContainerEngineFactory:
     """Creates engines and tells which runtimes work here."""
 
-    @staticmethod
-    def engine_class(runtime: ContainerRuntime | str) -> type[DockerEngine]:
-        """The engine class for ``runtime`` (imported on first use)."""
-        if _runtime(runtime) is ContainerRuntime.PODMAN:
-            from .implementations.podman.engine import PodmanEngine
+    #: The engine class of each runtime, imported on first use (an import costs time that a
+    #: script using one runtime should not pay for the other).
+    registry: ClassVar[dict[ContainerRuntime, Callable[[], type[ContainerEngine]]]] = {
+        ContainerRuntime.DOCKER: _docker,
+        ContainerRuntime.PODMAN: _podman,
+    }
 
-            return PodmanEngine
-        from .implementations.docker.engine import DockerEngine
-
-        return DockerEngine
+    @classmethod
+    def engine_class(cls, runtime: ContainerRuntime | str) -> type[ContainerEngine]:
+        """The engine class registered for ``runtime``."""
+        return cls.registry[_runtime(runtime)]()
 
     @classmethod
     def create(
@@ -58,69 +63,69 @@ class ContainerEngineFactory:
         command: str | None = None,
         *,
         timeout: float | None = None,
+        host: str | None = None,
+        context: str | None = None,
         global_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
     ) -> ContainerEngine:
-        """An engine for ``runtime``, verified to answer.
+        """An engine for ``runtime``, verified to answer (one ``version`` call).
 
         Args:
             runtime: A :class:`ContainerRuntime` or its value. None: ``$DOTFILES_CONTAINER_RUNTIME``
                 if set, else the first available of docker, podman.
             command: The CLI to run (a name on PATH or a path); default: the runtime's name.
             timeout: Default limit, in seconds, for one CLI call (120 when None).
-            global_args: Options put before every subcommand (``--context``, ``--url``...).
-            env: Extra environment for every call (``DOCKER_HOST``, ``CONTAINER_HOST``...).
+            host: Another engine to reach: docker ``--host`` / podman ``--url``
+                (``unix://``, ``tcp://``, ``ssh://``).
+            context: A named docker context (``--context``) / podman connection
+                (``--connection``).
+            global_args: Further options put before every subcommand.
+            env: Extra environment for every call (``DOCKER_CONFIG``, ``CONTAINERS_CONF``...).
 
         Raises:
             RuntimeNotAvailableError: The CLI is missing or its daemon/service does not answer.
+            InvalidConfigError: A bad runtime name or timeout.
 
-        A ``docker`` command that is really podman (the podman-docker shim) gives a
-        :class:`PodmanEngine` running that command.
+        A ``docker`` command that is really podman (the podman-docker shim) gives a podman
+        engine running that command.
         """
+        v.check_timeout("timeout", timeout)
         if runtime is None:
             runtime = os.environ.get(ENV_RUNTIME) or None
-        if runtime is None:
-            if command is not None:
-                runtime = ContainerRuntime.DOCKER  # identified by the probe below
-            else:
-                return cls._first_available(timeout=timeout, global_args=global_args, env=env)
-        wanted = _runtime(runtime)
-        engine = cls.engine_class(wanted)(
-            command, timeout=timeout, global_args=global_args, env=env
-        )
-        try:
-            document = engine.version_document()
-        except RuntimeNotAvailableError:
-            raise
-        except ContainerError as exc:
+        if runtime is None and command is None:
+            failures = []
+            for candidate in _PREFERENCE:
+                try:
+                    return cls.create(
+                        candidate,
+                        timeout=timeout,
+                        host=host,
+                        context=context,
+                        global_args=global_args,
+                        env=env,
+                    )
+                except RuntimeNotAvailableError as exc:
+                    failures.append(f"{candidate.value}: {exc.message}")
             raise RuntimeNotAvailableError(
-                f"{wanted.value} does not answer: {exc.message}",
-                runtime=wanted.value,
-                command=exc.command,
-                exit_code=exc.exit_code,
-                stderr=exc.stderr,
-            ) from exc
-        if _is_podman(document) and wanted is ContainerRuntime.DOCKER:
-            from .implementations.podman.engine import PodmanEngine
-
-            return PodmanEngine(engine.command, timeout=timeout, global_args=global_args, env=env)
-        if not _is_podman(document) and not engine.server_version(document):
-            raise RuntimeNotAvailableError(
-                f"{wanted.value} server did not report a version", runtime=wanted.value
+                "no container runtime is available (" + "; ".join(failures) + ")", runtime="any"
             )
-        return engine
 
-    @classmethod
-    def _first_available(cls, **kwargs: Any) -> ContainerEngine:
-        failures = []
-        for runtime in _PREFERENCE:
-            try:
-                return cls.create(runtime, **kwargs)
-            except RuntimeNotAvailableError as exc:
-                failures.append(f"{runtime.value}: {exc.message}")
-        raise RuntimeNotAvailableError(
-            "no container runtime is available (" + "; ".join(failures) + ")", runtime="any"
-        )
+        def make(runtime: ContainerRuntime | str, command: str | None) -> ContainerEngine:
+            return cls.engine_class(runtime).from_options(
+                command=command,
+                timeout=timeout,
+                host=host,
+                context=context,
+                global_args=global_args,
+                env=env,
+            )
+
+        # A command without a runtime is identified by the probe.
+        engine = make(runtime or ContainerRuntime.DOCKER, command)
+        answered = engine.probe()
+        if answered is not engine.runtime:  # a `docker` that is podman
+            engine = make(answered, engine.command)
+        return engine
 
     @classmethod
     def detect(cls) -> ContainerRuntime:
@@ -129,7 +134,8 @@ class ContainerEngineFactory:
 
     @classmethod
     def is_available(cls, runtime: ContainerRuntime | str) -> bool:
-        """True when ``runtime``'s CLI runs and its daemon/service answers."""
+        """True when ``runtime``'s CLI runs and its daemon/service answers (exactly when
+        ``create(runtime)`` gives an engine of that runtime)."""
         try:
             return cls.create(runtime).runtime is _runtime(runtime)
         except RuntimeNotAvailableError:

@@ -53,6 +53,12 @@ NETWORKS: dict[str, type[DockerNetworkManager]] = {
 }
 
 
+def classifier_for(runtime: str) -> ErrorClassifier:
+    """The error classifier ``runtime``'s engine uses ("docker-20.10" is docker)."""
+    engine = ENGINES["podman" if runtime == "podman" else "docker"]
+    return engine.classifier_class(runtime)
+
+
 def _executable(runtime: str) -> str:
     # "docker-20.10" holds outputs of the older docker client.
     return "podman" if runtime == "podman" else "docker"
@@ -127,7 +133,7 @@ class FakeRunner:
 
     def __init__(self, runtime: str = "docker", *responses: Response) -> None:
         self.runtime = runtime
-        self.classifier = ErrorClassifier(runtime)
+        self.classifier = classifier_for(runtime)
         self.timeout = DEFAULT_TIMEOUT
         self.api_version: tuple[int, int] | None = None
         self.calls: list[Call] = []

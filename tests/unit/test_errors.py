@@ -40,6 +40,7 @@ from .conftest import (
     RUNTIMES,
     VOLUMES,
     FakeRunner,
+    classifier_for,
     fixture_names,
     recorded,
     result,
@@ -100,7 +101,7 @@ COMMAND_STATUSES = {"run_exit_42", "exec_ok", "exec_missing_binary"}
 
 def classify(runtime: str, name: str, error: Kind) -> tuple[CommandResult, ContainerError]:
     res = recorded(runtime, name)
-    return res, ErrorClassifier(runtime).classify(res, error)
+    return res, classifier_for(runtime).classify(res, error)
 
 
 @pytest.mark.parametrize(
@@ -185,7 +186,7 @@ def test_build_output_words_do_not_change_the_class(runtime: str) -> None:
     res = recorded(runtime, "build_fail")
     noisy = b"useradd: user 'app' already exists\ncurl: network not found\n"
     res = replace(res, stdout=res.stdout + noisy, stderr=noisy + res.stderr)
-    exc = ErrorClassifier(runtime).classify(res, ImageBuildError)
+    exc = classifier_for(runtime).classify(res, ImageBuildError)
     assert isinstance(exc, ImageBuildError)
 
 
@@ -203,7 +204,7 @@ def test_unknown_failure_keeps_the_operation_class() -> None:
         exc = ErrorClassifier("docker").classify(res, kind)
         assert type(exc) is kind
         assert exc.message == "Error: something odd"
-    empty = ErrorClassifier("podman").classify(result(returncode=9), VolumeError)
+    empty = classifier_for("podman").classify(result(returncode=9), VolumeError)
     assert empty.message == "command failed with exit code 9"
 
 

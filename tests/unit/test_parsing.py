@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from dotfiles_container_manager import ContainerInfo, ContainerState, OutputParseError, PortMapping
-from dotfiles_container_manager.factory import _is_podman
 from dotfiles_container_manager.implementations.cli import parsing as p
 from dotfiles_container_manager.implementations.docker import (
     DockerContainerManager,
@@ -20,6 +19,9 @@ from dotfiles_container_manager.implementations.docker import (
     DockerImageManager,
     DockerNetworkManager,
     DockerVolumeManager,
+)
+from dotfiles_container_manager.implementations.docker.engine import (
+    is_podman_document as _is_podman,
 )
 from dotfiles_container_manager.implementations.podman import (
     PodmanContainerManager,
@@ -30,6 +32,7 @@ from dotfiles_container_manager.implementations.podman import (
 
 from .conftest import (
     CONTAINERS,
+    ENGINES,
     NETWORKS,
     VOLUMES,
     FakeRunner,
@@ -359,7 +362,7 @@ class TestImages:
 
 class TestVolumes:
     def test_inspect(self, runtime: str) -> None:
-        info = DockerVolumeManager.from_json(p.first_record(recorded(runtime, "volume_inspect")))
+        info = DockerVolumeManager.from_inspect(p.first_record(recorded(runtime, "volume_inspect")))
         assert info.name == "dcm-rec-vol"
         assert info.driver == "local"
         assert info.scope == "local"
@@ -369,12 +372,14 @@ class TestVolumes:
         assert_aware_utc(info.created)
 
     def test_created(self) -> None:
-        docker = DockerVolumeManager.from_json(p.first_record(recorded("docker", "volume_inspect")))
+        docker = DockerVolumeManager.from_inspect(
+            p.first_record(recorded("docker", "volume_inspect"))
+        )
         assert docker.created == utc(2026, 11, 28, 19, 37, 2)
 
     def test_list(self, runtime: str) -> None:
         (listed,) = VOLUMES[runtime](FakeRunner(runtime, recorded(runtime, "volume_ls"))).list()
-        inspected = DockerVolumeManager.from_json(
+        inspected = DockerVolumeManager.from_inspect(
             p.first_record(recorded(runtime, "volume_inspect"))
         )
         # docker's ls prints labels as "k=v,k2=v2" and no creation time.
@@ -382,7 +387,7 @@ class TestVolumes:
 
     def test_same_volume_on_both_runtimes(self) -> None:
         docker, podman = (
-            DockerVolumeManager.from_json(p.first_record(recorded(rt, "volume_inspect")))
+            DockerVolumeManager.from_inspect(p.first_record(recorded(rt, "volume_inspect")))
             for rt in ("docker", "podman")
         )
         assert replace(docker, mountpoint="", created=None) == replace(
@@ -559,7 +564,7 @@ class TestEngineDocuments:
     )
     def test_version_documents(self, runtime: str, version: str, podman: bool) -> None:
         document = recorded_json(runtime, "version")
-        assert DockerEngine.server_version(document) == version
+        assert ENGINES["podman" if podman else "docker"].server_version(document) == version
         assert _is_podman(document) is podman
 
 

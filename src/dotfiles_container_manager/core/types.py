@@ -33,6 +33,7 @@ __all__ = [
     "ContainerInfo",
     "EngineInfo",
     "ExecResult",
+    "Filters",
     "ImageInfo",
     "NetworkInfo",
     "PortMapping",
@@ -44,6 +45,10 @@ __all__ = [
 #: Default cap on the size of a build context's files (see ``BuildContext.max_size``).
 DEFAULT_MAX_CONTEXT_BYTES = 2 * 1024**3
 _PROTOCOLS = ("tcp", "udp", "sctp")
+
+#: ``filters=`` of the list and prune calls: the CLI's ``--filter`` keys, each with one value
+#: or several (``{"label": ["a=1", "b"]}`` gives two ``label`` filters, both must match).
+Filters = Mapping[str, str | Sequence[str]]
 
 
 def _set(obj: object, name: str, value: object) -> None:

@@ -163,3 +163,43 @@ def normalize_context_path(field: str, path: object) -> str:
     if norm in (".", "") or norm == ".." or norm.startswith("../") or "/../" in f"/{text}/":
         raise InvalidConfigError(field, path, "must name a file inside the build context")
     return norm
+
+
+def check_filters(field: str, filters: object) -> dict[str, tuple[str, ...]]:
+    """``--filter`` values: ``{key: value}`` or ``{key: [value, ...]}`` (one filter each)."""
+    if filters is None:
+        return {}
+    if not isinstance(filters, Mapping):
+        raise InvalidConfigError(field, filters, "must be a mapping of key to value(s)")
+    result: dict[str, tuple[str, ...]] = {}
+    for key, value in filters.items():
+        check_reference(f"{field} key", key)
+        if "=" in key:
+            raise InvalidConfigError(f"{field} key", key, "must not contain '='")
+        values = (value,) if isinstance(value, str) else value
+        if not isinstance(values, (list, tuple)):
+            raise InvalidConfigError(f"{field}[{key}]", value, "must be a string or a list")
+        result[key] = tuple(check_text(f"{field}[{key}]", item) for item in values)
+    return result
+
+
+def check_timeout(field: str, value: object) -> float | None:
+    """A time limit in seconds: a positive finite number, or None (the default)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidConfigError(field, value, "must be a number of seconds")
+    if not 0 < value < float("inf"):
+        raise InvalidConfigError(field, value, "must be a positive finite number of seconds")
+    return float(value)
+
+
+def check_stop_timeout(field: str, value: object) -> int | None:
+    """Seconds a stop waits before SIGKILL: an integer from 0, or None (the default)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidConfigError(field, value, "must be an integer number of seconds")
+    if not 0 <= value <= 2**31 - 1:
+        raise InvalidConfigError(field, value, "must be between 0 and 2147483647")
+    return value

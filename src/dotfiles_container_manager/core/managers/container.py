@@ -1,4 +1,10 @@
-"""The container manager interface."""
+"""The container manager interface.
+
+Every public method here checks its arguments, then calls one abstract hook (``_start``,
+``_exec``...) with the checked values. The checks live in this class alone, so every engine
+(docker, podman, the in-memory fake) refuses the same bad input with the same
+:class:`InvalidConfigError`, before it does anything. An engine implements the hooks.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,33 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 
-from ..exceptions import ContainerNotFoundError
-from ..types import ContainerInfo, ExecResult, RunConfig
+from .. import validation as v
+from ..exceptions import ContainerNotFoundError, InvalidConfigError
+from ..types import ContainerInfo, ExecResult, Filters, RunConfig
 
 __all__ = ["ContainerManager"]
+
+
+def _config(config: object) -> RunConfig:
+    if not isinstance(config, RunConfig):
+        raise InvalidConfigError("config", type(config).__name__, "must be a RunConfig")
+    return config
+
+
+def _tail(tail: object) -> int | None:
+    if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
+        raise InvalidConfigError("tail", tail, "must be an integer >= 0")
+    return tail
+
+
+def _signal(signal: object) -> str | None:
+    if signal is None:
+        return None
+    if isinstance(signal, bool) or not isinstance(signal, (int, str)):
+        raise InvalidConfigError("signal", signal, "must be a signal name or number")
+    if isinstance(signal, int) and not 0 < signal < 65:
+        raise InvalidConfigError("signal", signal, "must be between 1 and 64")
+    return v.check_reference("signal", str(signal))
 
 
 class ContainerManager(ABC):
@@ -19,7 +48,8 @@ class ContainerManager(ABC):
     Container arguments accept a name or an id (full or a unique prefix).
     """
 
-    @abstractmethod
+    # ------------------------------------------------------------------ lifecycle
+
     def run(self, config: RunConfig) -> str:
         """Create and start a container; return its full id.
 
@@ -27,55 +57,67 @@ class ContainerManager(ABC):
         ``detach=False`` it returns after the container exited (its output is in ``logs``,
         its exit code from ``wait``). Either way the return value is the id.
         """
+        return self._run(_config(config))
 
-    @abstractmethod
     def create(self, config: RunConfig) -> str:
         """Create a container without starting it; return its full id."""
+        return self._create(_config(config))
 
-    @abstractmethod
     def start(self, container: str) -> None:
         """Start a created or stopped container."""
+        self._start(v.check_reference("container", container))
 
-    @abstractmethod
     def stop(self, container: str, timeout: int | None = None) -> None:
-        """Stop: SIGTERM, then SIGKILL after ``timeout`` seconds (runtime default: 10)."""
+        """Stop: SIGTERM, then SIGKILL after ``timeout`` seconds (default: the container's
+        own stop timeout, else 10)."""
+        self._stop(
+            v.check_reference("container", container), v.check_stop_timeout("timeout", timeout)
+        )
 
-    @abstractmethod
     def restart(self, container: str, timeout: int | None = None) -> None:
         """Stop (as :meth:`stop`) and start again."""
+        self._restart(
+            v.check_reference("container", container), v.check_stop_timeout("timeout", timeout)
+        )
 
-    @abstractmethod
     def kill(self, container: str, signal: str | int | None = None) -> None:
         """Send ``signal`` (default SIGKILL) to the container's main process."""
+        self._kill(v.check_reference("container", container), _signal(signal))
 
-    @abstractmethod
     def pause(self, container: str) -> None:
         """Freeze every process in the container."""
+        self._pause(v.check_reference("container", container))
 
-    @abstractmethod
     def unpause(self, container: str) -> None:
         """Thaw a paused container."""
+        self._unpause(v.check_reference("container", container))
 
-    @abstractmethod
     def remove(self, container: str, force: bool = False, volumes: bool = False) -> None:
         """Remove a container. ``force`` kills a running one at once (on every runtime);
-        ``volumes`` also removes its anonymous volumes."""
+        ``volumes`` also removes its anonymous volumes. A missing container raises
+        :class:`ContainerNotFoundError`, forced or not."""
+        self._remove(v.check_reference("container", container), bool(force), bool(volumes))
 
-    @abstractmethod
+    # ------------------------------------------------------------------ queries
+
     def exists(self, container: str) -> bool:
         """True when the container exists."""
+        return self._exists(v.check_reference("container", container))
 
-    @abstractmethod
     def inspect(self, container: str) -> ContainerInfo:
         """The container's record; :class:`ContainerNotFoundError` when missing."""
+        return self._inspect(v.check_reference("container", container))
 
-    @abstractmethod
     def list(
-        self, all: bool = False, *, filters: Mapping[str, str] | None = None
+        self, all: bool = False, *, filters: Filters | None = None
     ) -> builtins.list[ContainerInfo]:
-        """Containers (running and paused; ``all`` adds stopped ones), from one CLI call."""
+        """Containers (running and paused; ``all`` adds stopped ones), from one CLI call.
 
-    @abstractmethod
+        ``filters`` are the CLI's ``--filter`` keys (``label``, ``name``, ``status``...); a
+        list value gives several filters of one key (``{"label": ["a=1", "b"]}``).
+        """
+        return self._list(bool(all), v.check_filters("filters", filters))
+
     def logs(
         self,
         container: str,
@@ -88,14 +130,37 @@ class ContainerManager(ABC):
     ) -> str:
         """The container's output so far, stdout and stderr interleaved as the CLI wrote
         them (undecodable bytes replaced). :meth:`logs_bytes` gives the raw bytes."""
+        data = self.logs_bytes(
+            container,
+            tail=tail,
+            since=since,
+            timestamps=timestamps,
+            stdout=stdout,
+            stderr=stderr,
+        )
+        return data.decode("utf-8", errors="replace")
 
-    @abstractmethod
     def logs_bytes(
-        self, container: str, *, tail: int | None = None, stdout: bool = True, stderr: bool = True
+        self,
+        container: str,
+        *,
+        tail: int | None = None,
+        since: str | None = None,
+        timestamps: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
     ) -> bytes:
-        """The container's output as raw bytes."""
+        """The container's output as raw bytes (``stdout``/``stderr`` pick the streams;
+        neither gives ``b""`` once the container is known to exist)."""
+        return self._logs(
+            v.check_reference("container", container),
+            _tail(tail),
+            None if since is None else v.check_reference("since", since),
+            bool(timestamps),
+            bool(stdout),
+            bool(stderr),
+        )
 
-    @abstractmethod
     def exec(
         self,
         container: str,
@@ -113,14 +178,36 @@ class ContainerManager(ABC):
         (not found) or 126 (not executable). A container that is not running raises
         :class:`ContainerConflictError`.
         """
+        words = v.check_args("command", command)
+        if not words:
+            raise InvalidConfigError("command", command, "must not be empty")
+        if working_dir is not None:
+            v.check_text("working_dir", working_dir)
+            if not working_dir.startswith("/"):
+                raise InvalidConfigError("working_dir", working_dir, "must be absolute")
+        if input is not None and not isinstance(input, (bytes, bytearray, memoryview)):
+            raise InvalidConfigError("input", type(input).__name__, "must be bytes")
+        return self._exec(
+            v.check_reference("container", container),
+            words,
+            v.check_env("environment", environment or {}),
+            working_dir,
+            None if user is None else v.check_reference("user", user),
+            None if input is None else bytes(input),
+            v.check_timeout("timeout", timeout),
+        )
 
-    @abstractmethod
     def wait(self, container: str, *, timeout: float | None = None) -> int:
         """Block until the container exits; return its exit code."""
+        return self._wait(
+            v.check_reference("container", container), v.check_timeout("timeout", timeout)
+        )
 
-    @abstractmethod
-    def prune(self, *, filters: Mapping[str, str] | None = None) -> builtins.list[str]:
+    def prune(self, *, filters: Filters | None = None) -> builtins.list[str]:
         """Remove every stopped container (matching ``filters``); return the removed ids."""
+        return self._prune(v.check_filters("filters", filters))
+
+    # ------------------------------------------------------------------ helpers
 
     @contextmanager
     def running(self, config: RunConfig) -> Iterator[str]:
@@ -140,3 +227,73 @@ class ContainerManager(ABC):
         finally:
             with suppress(ContainerNotFoundError):
                 self.remove(container_id, force=True, volumes=True)
+
+    # ------------------------------------------------------------------ hooks
+    # Called with checked arguments only; each engine implements them.
+
+    @abstractmethod
+    def _run(self, config: RunConfig) -> str: ...
+
+    @abstractmethod
+    def _create(self, config: RunConfig) -> str: ...
+
+    @abstractmethod
+    def _start(self, container: str) -> None: ...
+
+    @abstractmethod
+    def _stop(self, container: str, timeout: int | None) -> None: ...
+
+    @abstractmethod
+    def _restart(self, container: str, timeout: int | None) -> None: ...
+
+    @abstractmethod
+    def _kill(self, container: str, signal: str | None) -> None: ...
+
+    @abstractmethod
+    def _pause(self, container: str) -> None: ...
+
+    @abstractmethod
+    def _unpause(self, container: str) -> None: ...
+
+    @abstractmethod
+    def _remove(self, container: str, force: bool, volumes: bool) -> None: ...
+
+    @abstractmethod
+    def _exists(self, container: str) -> bool: ...
+
+    @abstractmethod
+    def _inspect(self, container: str) -> ContainerInfo: ...
+
+    @abstractmethod
+    def _list(
+        self, all: bool, filters: dict[str, tuple[str, ...]]
+    ) -> builtins.list[ContainerInfo]: ...
+
+    @abstractmethod
+    def _logs(
+        self,
+        container: str,
+        tail: int | None,
+        since: str | None,
+        timestamps: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> bytes: ...
+
+    @abstractmethod
+    def _exec(
+        self,
+        container: str,
+        command: tuple[str, ...],
+        environment: dict[str, str],
+        working_dir: str | None,
+        user: str | None,
+        input: bytes | None,
+        timeout: float | None,
+    ) -> ExecResult: ...
+
+    @abstractmethod
+    def _wait(self, container: str, timeout: float | None) -> int: ...
+
+    @abstractmethod
+    def _prune(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]: ...

@@ -1,12 +1,17 @@
-"""The image manager interface."""
+"""The image manager interface.
+
+Public methods check their arguments, then call one abstract hook with the checked values
+(see :mod:`.container` for why the checks live here).
+"""
 
 from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 
-from ..types import BuildContext, ImageInfo
+from .. import validation as v
+from ..exceptions import InvalidConfigError
+from ..types import BuildContext, Filters, ImageInfo
 
 __all__ = ["ImageManager"]
 
@@ -17,53 +22,85 @@ class ImageManager(ABC):
     Image arguments accept a reference (``name[:tag]``) or an id (``sha256:…`` or a prefix).
     """
 
-    @abstractmethod
     def build(self, context: BuildContext, image_name: str, *, timeout: float | None = None) -> str:
         """Build ``context`` and tag it ``image_name``; return the full ``sha256:`` id.
 
         The build context is streamed to the CLI as an in-memory tar (no temporary files).
         A failed build raises :class:`ImageBuildError` and leaves no container behind.
         """
+        if not isinstance(context, BuildContext):
+            raise InvalidConfigError("context", type(context).__name__, "must be a BuildContext")
+        return self._build(
+            context,
+            v.check_image_ref("image_name", image_name),
+            v.check_timeout("timeout", timeout),
+        )
 
-    @abstractmethod
     def pull(self, image: str, *, timeout: float | None = None) -> str:
         """Pull ``image`` from its registry; return its id."""
+        return self._pull(v.check_image("image", image), v.check_timeout("timeout", timeout))
 
-    @abstractmethod
     def push(self, image: str, *, timeout: float | None = None) -> None:
         """Push ``image`` to its registry."""
+        self._push(v.check_image("image", image), v.check_timeout("timeout", timeout))
 
-    @abstractmethod
     def tag(self, source: str, target: str) -> None:
         """Give image ``source`` the additional reference ``target``."""
+        self._tag(v.check_image("source", source), v.check_image_ref("target", target))
 
-    @abstractmethod
     def remove(self, image: str, force: bool = False) -> None:
         """Remove a reference (or the image when it is the last one).
 
         ``force`` removes the reference even while containers use the image: they keep
         running on the now untagged image. It never removes containers (podman's own
-        ``rmi -f`` would). Removing an in-use image *by id* with ``force`` raises
-        :class:`ImageConflictError` on podman, which cannot keep an image without a name
-        for its containers. A missing image raises :class:`ImageNotFoundError`, forced or not.
+        ``rmi -f`` would). A missing image raises :class:`ImageNotFoundError`, forced or not.
         """
+        self._remove(v.check_image("image", image), bool(force))
 
-    @abstractmethod
     def exists(self, image: str) -> bool:
         """True when the image is present locally."""
+        return self._exists(v.check_image("image", image))
 
-    @abstractmethod
     def inspect(self, image: str) -> ImageInfo:
         """The image's record; :class:`ImageNotFoundError` when missing."""
+        return self._inspect(v.check_image("image", image))
 
-    @abstractmethod
     def list(
-        self, *, all: bool = False, filters: Mapping[str, str] | None = None
+        self, all: bool = False, *, filters: Filters | None = None
     ) -> builtins.list[ImageInfo]:
-        """Local images, one record per image (tags grouped), from one CLI call."""
+        """Local images, one record per image (tags grouped). ``all`` adds intermediate
+        images."""
+        return self._list(bool(all), v.check_filters("filters", filters))
+
+    def prune(self, all: bool = False, *, filters: Filters | None = None) -> builtins.list[str]:
+        """Remove dangling images (``all``: every unused image); return the removed ids."""
+        return self._prune(bool(all), v.check_filters("filters", filters))
+
+    # ------------------------------------------------------------------ hooks
 
     @abstractmethod
-    def prune(
-        self, *, all: bool = False, filters: Mapping[str, str] | None = None
-    ) -> builtins.list[str]:
-        """Remove dangling images (``all``: every unused image); return the removed ids."""
+    def _build(self, context: BuildContext, image_name: str, timeout: float | None) -> str: ...
+
+    @abstractmethod
+    def _pull(self, image: str, timeout: float | None) -> str: ...
+
+    @abstractmethod
+    def _push(self, image: str, timeout: float | None) -> None: ...
+
+    @abstractmethod
+    def _tag(self, source: str, target: str) -> None: ...
+
+    @abstractmethod
+    def _remove(self, image: str, force: bool) -> None: ...
+
+    @abstractmethod
+    def _exists(self, image: str) -> bool: ...
+
+    @abstractmethod
+    def _inspect(self, image: str) -> ImageInfo: ...
+
+    @abstractmethod
+    def _list(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[ImageInfo]: ...
+
+    @abstractmethod
+    def _prune(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]: ...

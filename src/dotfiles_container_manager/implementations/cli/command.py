@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["CommandResult", "Input", "OutputStream", "Runner"]
 
 #: What a call may send on the CLI's stdin: bytes, or byte chunks streamed as they come.
-Input = bytes | Iterable[bytes] | None
+Input = bytes | Iterable[bytes | memoryview] | None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 
 
 class ErrorClassifier:
-    """Classifies failures of a docker-compatible CLI (docker, and podman's wording too)."""
+    """Classifies failures of the docker CLI (podman extends the patterns with its own)."""
 
     #: The runtime cannot be reached or is misconfigured.
     unavailable: tuple[str, ...] = (
@@ -49,25 +49,14 @@ class ErrorClassifier:
         r"permission denied while trying to connect to the docker daemon",
         r"failed to initialize: unable to resolve docker endpoint",
         r"error during connect",
-        r"cannot connect to podman",
-        r"unable to connect to podman",
-        r"reading system config",
-        r"finding config on system",
-        r"default oci runtime \S+ not found",
-        r"failed to getdriver",
     )
     #: Missing resources, most specific first: (pattern, exception class).
     not_found: tuple[tuple[str, _Kind], ...] = (
-        (r"no such container|no container with (?:name or id|id)", exc.ContainerNotFoundError),
-        (r"container \"[^\"]+\" does not exist", exc.ContainerNotFoundError),
-        (r"no such volume|no volume with name", exc.VolumeNotFoundError),
+        (r"no such container", exc.ContainerNotFoundError),
+        (r"no such volume", exc.VolumeNotFoundError),
+        (r"network \S+ not found|network not found", exc.NetworkNotFoundError),
         (
-            r"network \S+ not found|network not found|unable to find network",
-            exc.NetworkNotFoundError,
-        ),
-        (
-            r"no such image|image not known|reference does not exist|"
-            r"did not resolve to an alias|repository \S+ not found|"
+            r"no such image|reference does not exist|repository \S+ not found|"
             r"manifest unknown|pull access denied",
             exc.ImageNotFoundError,
         ),
@@ -81,18 +70,13 @@ class ErrorClassifier:
         r"already exists",
         r"already in use",
         r"is in use",
-        r"being used",
         r"active endpoints",
-        r"associated containers",
         r"is not running",
         r"is already paused",
         r"is not paused",
         r"is paused",
         r"cannot remove a running container",
-        r"cannot remove container .* as it is running",
-        r"state improper",
         r"conflict",
-        r"already connected",
         r"is not connected",
         r"already exists in network",
     )

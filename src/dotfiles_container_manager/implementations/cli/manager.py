@@ -1,40 +1,71 @@
-"""What every CLI-driven manager shares: the runner, and the existence probe."""
+"""What every CLI-driven manager shares: the runner, existence and inspect of one resource kind."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from ...core.exceptions import ContainerError, ResourceNotFoundError
-from .command import CommandResult, Runner
+from . import parsing as p
+from .command import CommandResult, Input, Runner
 
 __all__ = ["CLIManager"]
 
 
 class CLIManager:
-    """Base of the docker (and so podman) managers: holds the engine's runner."""
+    """Base of the docker (and so podman) managers: holds the engine's runner.
+
+    A subclass names its resource: ``kind`` (the CLI's object word, as in ``KIND inspect``),
+    ``error`` (the operation's exception class) and ``probe_format`` (a cheap ``--format``
+    for the existence probe); ``exists`` and ``inspect`` are then the same for all four.
+    """
+
+    kind: ClassVar[str]
+    error: ClassVar[type[ContainerError]]
+    probe_format: ClassVar[str] = "{{.Name}}"
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
 
-    def _run(
-        self, args: Sequence[str], error: type[ContainerError], **kwargs: object
+    def _call(
+        self,
+        args: Sequence[str],
+        error: type[ContainerError] | None = None,
+        *,
+        check: bool = True,
+        input: Input = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        merge_stderr: bool = False,
     ) -> CommandResult:
-        return self._runner.run(args, error=error, **kwargs)  # type: ignore[arg-type]
+        """One CLI call; a failure raises the classified form of ``error`` (the manager's
+        own error class by default)."""
+        return self._runner.run(
+            args,
+            error=error or self.error,
+            check=check,
+            input=input,
+            timeout=timeout,
+            env=env,
+            merge_stderr=merge_stderr,
+        )
 
-    def _probe(self, args: Sequence[str], error: type[ContainerError]) -> bool:
-        """True when ``args`` succeeds, False when it fails because the resource is missing;
-        any other failure (daemon down...) raises."""
-        result = self._runner.run(args, error=error, check=False)
+    def _exists(self, ref: str) -> bool:
+        """True when ``KIND inspect REF`` succeeds, False when it fails because the resource
+        is missing; any other failure (daemon down...) raises."""
+        result = self._call([self.kind, "inspect", "--format", self.probe_format, ref], check=False)
         if result.returncode == 0:
             return True
-        failure = self._runner.classify(result, error)
+        failure = self._runner.classify(result, self.error)
         if isinstance(failure, ResourceNotFoundError):
             return False
         raise failure
 
-    def _removed_something(
-        self, result: CommandResult, missing: str, error: type[ContainerError]
-    ) -> None:
+    def _inspect_record(self, ref: str) -> dict[str, Any]:
+        """The first object of ``KIND inspect REF``."""
+        return p.first_record(self._call([self.kind, "inspect", ref]))
+
+    def _removed_something(self, result: CommandResult, missing: str) -> None:
         """Raise the not-found error when a forced removal exited 0 but removed nothing.
 
         ``rm -f`` / ``rmi -f`` of a missing resource exit 0 (docker still prints the error on
@@ -43,7 +74,7 @@ class CLIManager:
         """
         if not result.stdout.strip():
             quiet = CommandResult(result.command, result.returncode, b"", missing.encode())
-            raise self._runner.classify(quiet, error)
+            raise self._runner.classify(quiet, self.error)
 
     @staticmethod
     def _lines(result: CommandResult) -> list[str]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-from ...core.exceptions import OutputParseError
+from ...core.exceptions import InvalidConfigError, OutputParseError
+from ...core.types import PortMapping
 from .command import CommandResult
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "load_records",
     "normalize_reference",
     "parse_time",
+    "port_mapping",
+    "unique_ports",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -250,3 +253,41 @@ def _normalize_reference_text(ref: str) -> str:
     if "@" not in ref and ":" not in last:
         ref += ":latest"
     return ref
+
+
+_ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104  (a value we read, not a bind)
+
+
+def port_mapping(
+    container_port: int, host_port: Any, protocol: Any, host_ip: Any
+) -> PortMapping | None:
+    """The mapping, or None when the values read are not a valid one (bad port, IP...)."""
+    # Normalised to hashable values first: the JSON may hold anything there.
+    return _cached_port(container_port, as_int(host_port), as_str(protocol), as_str(host_ip))
+
+
+@lru_cache(maxsize=1024)
+def _cached_port(
+    container_port: int, host_port: int | None, protocol: str, ip: str
+) -> PortMapping | None:
+    # Cached: a listing repeats the same mappings, and PortMapping validates its address.
+    try:
+        return PortMapping(
+            container_port=container_port,
+            host_port=host_port or None,
+            protocol=protocol,
+            host_ip=None if ip in _ANY_ADDRESS else ip,
+        )
+    except InvalidConfigError:
+        return None
+
+
+def unique_ports(ports: Sequence[PortMapping | None]) -> tuple[PortMapping, ...]:
+    """The valid mappings once each, sorted (docker publishes one ``-p`` on both 0.0.0.0 and
+    [::]; podman reports one entry)."""
+    unique = dict.fromkeys(m for m in ports if m is not None)
+    return tuple(
+        sorted(
+            unique, key=lambda m: (m.container_port, m.protocol, m.host_ip or "", m.host_port or 0)
+        )
+    )

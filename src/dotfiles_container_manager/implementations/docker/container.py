@@ -5,13 +5,11 @@ from __future__ import annotations
 import builtins
 import os
 import re
-from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any
 
-from ...core import validation as v
 from ...core.enums import ContainerState
-from ...core.exceptions import ContainerOperationError, InvalidConfigError, OutputParseError
+from ...core.exceptions import ContainerOperationError, OutputParseError
 from ...core.managers.container import ContainerManager
 from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
 from ..cli import parsing as p
@@ -21,57 +19,23 @@ from .utils import command_args, filter_args, format_env_vars, private_tempdir, 
 
 __all__ = ["DockerContainerManager"]
 
-_Err = ContainerOperationError
 # "0.0.0.0:18080->80/tcp", "[::]:18080->80/tcp", "127.0.0.1:32768->81/udp", "80/tcp"
 _PS_PORT = re.compile(r"^(?:\[?([0-9a-fA-F:.]*)\]?:(\d+)->)?(\d+)(?:-\d+)?/(\w+)$")
 _EXITED = re.compile(r"^Exited \((-?\d+)\)")
-_ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104  (a value we read, not a bind)
 _NOT_FOUND_EXEC = re.compile(r"executable file not found|no such file or directory", re.I)
-
-
-def _port(container_port: int, host_port: Any, protocol: Any, host_ip: Any) -> PortMapping | None:
-    """The mapping, or None when the values read are not a valid one (bad port, IP...)."""
-    # Normalised to hashable values first: the JSON may hold anything there.
-    return _cached_port(container_port, p.as_int(host_port), p.as_str(protocol), p.as_str(host_ip))
-
-
-@lru_cache(maxsize=1024)
-def _cached_port(
-    container_port: int, host_port: int | None, protocol: str, ip: str
-) -> PortMapping | None:
-    # Cached: a listing repeats the same mappings, and PortMapping validates its address.
-    try:
-        return PortMapping(
-            container_port=container_port,
-            host_port=host_port or None,
-            protocol=protocol,
-            host_ip=None if ip in _ANY_ADDRESS else ip,
-        )
-    except InvalidConfigError:
-        return None
-
-
-def _unique_ports(ports: Sequence[PortMapping | None]) -> tuple[PortMapping, ...]:
-    # docker publishes on 0.0.0.0 and [::] for one -p; podman reports one entry.
-    unique = dict.fromkeys(m for m in ports if m is not None)
-    return tuple(
-        sorted(
-            unique, key=lambda m: (m.container_port, m.protocol, m.host_ip or "", m.host_port or 0)
-        )
-    )
 
 
 class DockerContainerManager(CLIManager, ContainerManager):
     """:class:`ContainerManager` over the docker CLI."""
 
+    kind = "container"
+    error = ContainerOperationError
     #: Options of ``rm`` that make ``force`` kill at once (podman also needs ``-t 0``).
     force_remove_options: tuple[str, ...] = ("-f",)
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _create(self, verb: list[str], config: RunConfig) -> str:
-        if not isinstance(config, RunConfig):
-            raise TypeError("config must be a RunConfig")
+    def _create_with(self, verb: list[str], config: RunConfig) -> str:
         with (
             format_env_vars(config.environment, use_file=config.env_file) as (env_args, env),
             private_tempdir() as tmp,
@@ -81,7 +45,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
             cidfile = os.path.join(tmp, "cid")
             args = [*verb, "--cidfile", cidfile, *run_args(config), *env_args, config.image]
             try:
-                result = self._run([*args, *command_args(config)], _Err, env=env)
+                result = self._call([*args, *command_args(config)], env=env)
             except BaseException:
                 self._remove_created(cidfile)
                 raise
@@ -99,87 +63,58 @@ class DockerContainerManager(CLIManager, ContainerManager):
         except OSError:
             return  # nothing was created
         if p.is_full_id(container_id):
-            self._run(["rm", *self.force_remove_options, container_id], _Err, check=False)
+            self._call(["rm", *self.force_remove_options, container_id], check=False)
 
-    def create(self, config: RunConfig) -> str:
-        """Create a container from ``config``; return its id."""
-        return self._create(["create"], config)
+    def _create(self, config: RunConfig) -> str:
+        return self._create_with(["create"], config)
 
-    def run(self, config: RunConfig) -> str:
-        """Create and start a container; return its id (see the ABC for ``detach``)."""
-        if not isinstance(config, RunConfig):
-            raise TypeError("config must be a RunConfig")
+    def _run(self, config: RunConfig) -> str:
         if config.detach:
-            return self._create(["run", "-d"], config)
+            return self._create_with(["run", "-d"], config)
         # Not `start -a`: its exit status is the container's, indistinguishable from a CLI
         # failure. Start, then wait: the exit code stays available from wait()/inspect().
-        container_id = self._create(["create"], config)
-        self._run(["start", container_id], _Err)
-        self._run(["wait", container_id], _Err)
+        container_id = self._create_with(["create"], config)
+        self._call(["start", container_id])
+        self._call(["wait", container_id])
         return container_id
 
-    def start(self, container: str) -> None:
-        """Start ``container``."""
-        self._simple("start", container)
+    def _start(self, container: str) -> None:
+        self._call(["start", container])
 
-    def stop(self, container: str, timeout: int | None = None) -> None:
-        """Stop ``container`` (SIGKILL after ``timeout`` seconds)."""
-        v.check_reference("container", container)
-        args = ["stop", *(["-t", str(int(timeout))] if timeout is not None else []), container]
-        self._run(args, _Err, timeout=self._runner.timeout + (timeout or 10))
+    def _stop(self, container: str, timeout: int | None) -> None:
+        self._stop_verb("stop", container, timeout)
 
-    def restart(self, container: str, timeout: int | None = None) -> None:
-        """Restart ``container``."""
-        v.check_reference("container", container)
-        args = ["restart", *(["-t", str(int(timeout))] if timeout is not None else []), container]
-        self._run(args, _Err, timeout=self._runner.timeout + (timeout or 10))
+    def _restart(self, container: str, timeout: int | None) -> None:
+        self._stop_verb("restart", container, timeout)
 
-    def kill(self, container: str, signal: str | int | None = None) -> None:
-        """Send ``signal`` (default SIGKILL) to ``container``."""
-        v.check_reference("container", container)
-        args = ["kill"]
-        if signal is not None:
-            args += ["-s", v.check_reference("signal", str(signal))]
-        self._run([*args, container], _Err)
+    def _stop_verb(self, verb: str, container: str, timeout: int | None) -> None:
+        # The CLI waits up to `timeout` for the container before it kills it: the call's own
+        # limit must leave room for that wait.
+        args = [verb, *(["-t", str(timeout)] if timeout is not None else []), container]
+        self._call(args, timeout=self._runner.timeout + (timeout or 10))
 
-    def pause(self, container: str) -> None:
-        """Pause ``container``."""
-        self._simple("pause", container)
+    def _kill(self, container: str, signal: str | None) -> None:
+        self._call(["kill", *(["-s", signal] if signal is not None else []), container])
 
-    def unpause(self, container: str) -> None:
-        """Unpause ``container``."""
-        self._simple("unpause", container)
+    def _pause(self, container: str) -> None:
+        self._call(["pause", container])
 
-    def remove(self, container: str, force: bool = False, volumes: bool = False) -> None:
-        """Remove ``container``; a missing one raises ContainerNotFoundError, even forced."""
-        v.check_reference("container", container)
+    def _unpause(self, container: str) -> None:
+        self._call(["unpause", container])
+
+    def _remove(self, container: str, force: bool, volumes: bool) -> None:
         args = ["rm", *(self.force_remove_options if force else ()), *(["-v"] if volumes else [])]
-        result = self._run([*args, container], _Err)
-        self._removed_something(result, f"No such container: {container}", _Err)
-
-    def _simple(self, verb: str, container: str) -> None:
-        v.check_reference("container", container)
-        self._run([verb, container], _Err)
+        result = self._call([*args, container])
+        self._removed_something(result, f"No such container: {container}")
 
     # ------------------------------------------------------------------ queries
 
-    def exists(self, container: str) -> bool:
-        """True when ``container`` exists."""
-        v.check_reference("container", container)
-        return self._probe(["container", "inspect", "--format", "{{.Id}}", container], _Err)
+    def _inspect(self, container: str) -> ContainerInfo:
+        return self.from_inspect(self._inspect_record(container))
 
-    def inspect(self, container: str) -> ContainerInfo:
-        """The record of ``container``."""
-        v.check_reference("container", container)
-        result = self._run(["container", "inspect", container], _Err)
-        return self.from_inspect(p.first_record(result))
-
-    def list(
-        self, all: bool = False, *, filters: Mapping[str, str] | None = None
-    ) -> builtins.list[ContainerInfo]:
-        """Containers from one ``ps`` call (running and paused; ``all`` adds the rest)."""
+    def _list(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[ContainerInfo]:
         args = ["ps", "--no-trunc", "--format", "{{json .}}", *filter_args(filters)]
-        result = self._run([*args, *self._list_all_args(all)], _Err)
+        result = self._call([*args, *self._list_all_args(all)])
         records = [self.from_ps(r) for r in p.load_records(result)]
         return self._keep_listed(records, all)
 
@@ -191,27 +126,6 @@ class DockerContainerManager(CLIManager, ContainerManager):
     ) -> builtins.list[ContainerInfo]:
         return records
 
-    def logs(
-        self,
-        container: str,
-        *,
-        tail: int | None = None,
-        since: str | None = None,
-        timestamps: bool = False,
-        stdout: bool = True,
-        stderr: bool = True,
-    ) -> str:
-        """The container's output so far as text."""
-        return self._logs(container, tail, since, timestamps, stdout, stderr).decode(
-            "utf-8", errors="replace"
-        )
-
-    def logs_bytes(
-        self, container: str, *, tail: int | None = None, stdout: bool = True, stderr: bool = True
-    ) -> bytes:
-        """The container's output so far as bytes."""
-        return self._logs(container, tail, None, False, stdout, stderr)
-
     def _logs(
         self,
         container: str,
@@ -221,59 +135,50 @@ class DockerContainerManager(CLIManager, ContainerManager):
         stdout: bool,
         stderr: bool,
     ) -> bytes:
-        v.check_reference("container", container)
         args = ["logs"]
         if tail is not None:
-            if isinstance(tail, bool) or not isinstance(tail, int) or tail < 0:
-                raise InvalidConfigError("tail", tail, "must be an integer >= 0")
             args += ["--tail", str(tail)]
         if since is not None:
-            args += ["--since", v.check_reference("since", since)]
+            args += ["--since", since]
         if timestamps:
             args.append("--timestamps")
-        result = self._run([*args, container], _Err, merge_stderr=stdout and stderr)
+        result = self._call([*args, container], merge_stderr=stdout and stderr)
         if stdout and stderr:
             return result.stdout
-        return result.stdout if stdout else result.stderr
+        if stdout:
+            return result.stdout
+        return result.stderr if stderr else b""
 
-    def exec(
+    def _exec(
         self,
         container: str,
-        command: Sequence[str],
-        *,
-        environment: Mapping[str, str] | None = None,
-        working_dir: str | None = None,
-        user: str | None = None,
-        input: bytes | None = None,
-        timeout: float | None = None,
+        command: tuple[str, ...],
+        environment: dict[str, str],
+        working_dir: str | None,
+        user: str | None,
+        input: bytes | None,
+        timeout: float | None,
     ) -> ExecResult:
-        """Run ``command`` in ``container``; a non-zero exit is a result, not an error."""
-        v.check_reference("container", container)
-        words = v.check_args("command", command)
-        if not words:
-            raise InvalidConfigError("command", command, "must not be empty")
-        environment = v.check_env("environment", environment or {})
         args = ["exec"]
         if input is not None:
             args.append("-i")
         if working_dir is not None:
-            args += ["-w", v.check_text("working_dir", working_dir)]
+            args += ["-w", working_dir]
         if user is not None:
-            args += ["-u", v.check_reference("user", user)]
+            args += ["-u", user]
         with format_env_vars(environment) as (env_args, env):
-            result = self._run(
-                [*args, *env_args, container, *words],
-                _Err,
+            result = self._call(
+                [*args, *env_args, container, *command],
                 check=False,
                 env=env,
                 input=input,
                 timeout=timeout,
             )
         if result.returncode != 0 and self._exec_cli_failed(result):
-            failure = self._runner.classify(result, _Err)
+            failure = self._runner.classify(result, self.error)
             # Only a failure the classifier recognises (missing container, not running,
             # runtime down) is the CLI's own; anything else is the command's exit status.
-            if type(failure) is not _Err:
+            if type(failure) is not self.error:
                 raise failure
         return self._exec_result(result)
 
@@ -298,10 +203,8 @@ class DockerContainerManager(CLIManager, ContainerManager):
                 code = 127
         return ExecResult(exit_code=code, stdout_bytes=out, stderr_bytes=err)
 
-    def wait(self, container: str, *, timeout: float | None = None) -> int:
-        """Wait for ``container`` to exit; return its exit code."""
-        v.check_reference("container", container)
-        result = self._run(["wait", container], _Err, timeout=timeout)
+    def _wait(self, container: str, timeout: float | None) -> int:
+        result = self._call(["wait", container], timeout=timeout)
         lines = self._lines(result)
         code = p.as_int(lines[-1]) if lines else None
         if code is None:
@@ -310,9 +213,8 @@ class DockerContainerManager(CLIManager, ContainerManager):
             )
         return code
 
-    def prune(self, *, filters: Mapping[str, str] | None = None) -> builtins.list[str]:
-        """Remove stopped containers; return their ids."""
-        result = self._run(["container", "prune", "-f", *filter_args(filters)], _Err)
+    def _prune(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:
+        result = self._call(["container", "prune", "-f", *filter_args(filters)])
         return [ln for ln in self._lines(result) if p.is_full_id(ln)]
 
     # ------------------------------------------------------------------ parsers
@@ -331,7 +233,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
                 binding = p.as_dict(binding)
                 if container_port and binding.get("HostPort"):
                     ports.append(
-                        _port(
+                        p.port_mapping(
                             container_port,
                             binding.get("HostPort"),
                             protocol or "tcp",
@@ -341,13 +243,13 @@ class DockerContainerManager(CLIManager, ContainerManager):
         status = ContainerState.parse(p.as_str(state.get("Status")))
         exited = status in (ContainerState.EXITED, ContainerState.DEAD)
         return ContainerInfo(
-            id=p.as_str(data.get("Id") or data.get("ID")),
+            id=p.as_str(data.get("Id")),
             name=p.as_str(data.get("Name")).lstrip("/"),
-            image=p.normalize_reference(data.get("ImageName") or config.get("Image")),
+            image=p.normalize_reference(config.get("Image")),
             state=status,
             labels=p.labels_from(config.get("Labels")),
             created=p.parse_time(data.get("Created")),
-            ports=_unique_ports(ports),
+            ports=p.unique_ports(ports),
             networks=tuple(sorted(p.as_dict(settings.get("Networks")))),
             exit_code=p.as_int(state.get("ExitCode")) if exited else None,
             image_id=p.full_image_id(data.get("Image")) or None,
@@ -362,7 +264,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
             match = _PS_PORT.match(item.strip())
             if match and match.group(2):
                 ip, host, cport, proto = match.groups()
-                ports.append(_port(p.as_int(cport) or 0, host, proto, ip))
+                ports.append(p.port_mapping(p.as_int(cport) or 0, host, proto, ip))
         state = ContainerState.parse(p.as_str(data.get("State")))
         exited = _EXITED.match(p.as_str(data.get("Status")))
         networks = [n for n in p.as_str(data.get("Networks")).split(",") if n]
@@ -373,7 +275,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
             state=state,
             labels=p.labels_from(data.get("Labels")),
             created=p.parse_time(data.get("CreatedAt")),
-            ports=_unique_ports(ports),
+            ports=p.unique_ports(ports),
             networks=tuple(sorted(networks)),
             exit_code=p.as_int(exited.group(1))
             if exited and state is ContainerState.EXITED

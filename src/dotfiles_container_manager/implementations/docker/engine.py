@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from ...core import validation as v
 from ...core.base import ContainerEngine
 from ...core.enums import ContainerRuntime
-from ...core.exceptions import ContainerError, OutputParseError
+from ...core.exceptions import ContainerError, OutputParseError, RuntimeNotAvailableError
 from ...core.types import EngineInfo
 from ..cli import parsing as p
+from ..cli.command import Runner
 from ..cli.errors import ErrorClassifier
 from ..cli.runner import DEFAULT_TIMEOUT, CommandRunner
 from .container import DockerContainerManager
@@ -19,6 +21,16 @@ from .volume import DockerVolumeManager
 
 __all__ = ["DockerEngine"]
 
+
+def is_podman_document(document: Mapping[str, Any]) -> bool:
+    """True when a ``version`` document comes from podman (also behind a ``docker`` name)."""
+    client = document.get("Client")
+    if not isinstance(client, dict):
+        return False
+    # podman: "APIVersion", "OsArch", "BuiltTime"; docker: "ApiVersion", "Os", "Arch".
+    return "OsArch" in client or "BuiltTime" in client or "APIVersion" in client
+
+
 # docker's info prints `uname -m`; podman (and image metadata) use Go's names.
 _GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
 
@@ -27,10 +39,16 @@ class DockerEngine(ContainerEngine):
     """:class:`ContainerEngine` over the docker CLI.
 
     Args:
-        command: The CLI (a name on PATH or a path).
+        command: The CLI (a name on PATH or a path); default: the runtime's name.
         timeout: Default limit in seconds for one CLI call (builds/pulls get longer).
-        global_args: Options put before every subcommand, e.g. ``["--context", "remote"]``.
-        env: Extra environment for every call, e.g. ``{"DOCKER_HOST": "ssh://host"}``.
+        host: The engine to reach (``--host`` here, ``--url`` on podman), e.g.
+            ``"unix:///run/other.sock"`` or ``"ssh://user@host"``.
+        context: A named context (``--context``; podman: ``--connection``).
+        global_args: Further options put before every subcommand.
+        env: Extra environment for every call, e.g. ``{"DOCKER_CONFIG": "/path"}``.
+        runner: Run the CLI through this :class:`~..cli.command.Runner` instead of a
+            :class:`CommandRunner` made from the options above (a test double, or a
+            transport of your own).
     """
 
     runtime: ClassVar[ContainerRuntime] = ContainerRuntime.DOCKER
@@ -39,29 +57,57 @@ class DockerEngine(ContainerEngine):
     volume_manager_class: ClassVar[type[DockerVolumeManager]] = DockerVolumeManager
     network_manager_class: ClassVar[type[DockerNetworkManager]] = DockerNetworkManager
     classifier_class: ClassVar[type[ErrorClassifier]] = ErrorClassifier
+    #: The CLI's options for ``host`` and ``context``.
+    host_option: ClassVar[str] = "--host"
+    context_option: ClassVar[str] = "--context"
 
     def __init__(
         self,
         command: str | None = None,
         *,
         timeout: float | None = None,
+        host: str | None = None,
+        context: str | None = None,
         global_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
+        runner: Runner | None = None,
     ) -> None:
-        command = command or self.runtime.value
-        super().__init__(command)
-        self.runner = CommandRunner(
-            command,
-            runtime=self.runtime.value,
-            classifier=self.classifier_class(self.runtime.value),
-            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-            global_args=global_args,
-            env=env,
+        self.command = command or self.runtime.value
+        self.host = None if host is None else v.check_reference("host", host)
+        self.context = None if context is None else v.check_reference("context", context)
+        if runner is None:
+            where = [*([self.host_option, host] if host else [])]
+            where += [self.context_option, context] if context else []
+            cli: Runner = CommandRunner(
+                self.command,
+                runtime=self.runtime.value,
+                classifier=self.classifier_class(self.runtime.value),
+                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                global_args=[*where, *v.check_args("global_args", global_args)],
+                env=env,
+            )
+            runner = cli
+        self.runner: Runner = runner
+        self._images = self.image_manager_class(runner)
+        self._containers = self.container_manager_class(runner)
+        self._volumes = self.volume_manager_class(runner)
+        self._networks = self.network_manager_class(runner)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        command: str | None = None,
+        timeout: float | None = None,
+        host: str | None = None,
+        context: str | None = None,
+        global_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> DockerEngine:
+        """An engine for these options, not yet probed."""
+        return cls(
+            command, timeout=timeout, host=host, context=context, global_args=global_args, env=env
         )
-        self._images = self.image_manager_class(self.runner)
-        self._containers = self.container_manager_class(self.runner)
-        self._volumes = self.volume_manager_class(self.runner)
-        self._networks = self.network_manager_class(self.runner)
 
     @property
     def images(self) -> DockerImageManager:
@@ -110,28 +156,39 @@ class DockerEngine(ContainerEngine):
         self.runner.api_version = p.api_version(p.as_dict(data.get("Server")).get("ApiVersion"))
         return data
 
+    def probe(self) -> ContainerRuntime:
+        """One ``version`` call: the server must answer with a version. Podman's document
+        (also behind a ``docker`` command) has a ``Client`` of its own shape."""
+        try:
+            data = self.version_document()
+        except RuntimeNotAvailableError:
+            raise
+        except ContainerError as exc:
+            raise RuntimeNotAvailableError(
+                f"{self.runtime.value} does not answer: {exc.message}",
+                runtime=self.runtime.value,
+                command=exc.command,
+                exit_code=exc.exit_code,
+                stderr=exc.stderr,
+            ) from exc
+        if is_podman_document(data):
+            return ContainerRuntime.PODMAN
+        if not self.server_version(data):
+            raise RuntimeNotAvailableError(
+                f"{self.runtime.value} server did not report a version",
+                runtime=self.runtime.value,
+                command=[self.command, "version"],
+            )
+        return ContainerRuntime.DOCKER
+
     def version(self) -> str:
         """The server version."""
-        data = self.version_document()
-        return self.server_version(data)
+        return self.server_version(self.version_document())
 
     @staticmethod
     def server_version(data: Mapping[str, Any]) -> str:
-        """The server version in a ``version`` document (podman local: the client's)."""
-        server = p.as_dict(data.get("Server"))
-        return p.as_str(server.get("Version")) or p.as_str(
-            p.as_dict(data.get("Client")).get("Version")
-        )
-
-    def is_available(self) -> bool:
-        """True when the CLI runs and the server answers."""
-        try:
-            data = self.version_document()
-        except ContainerError:
-            return False
-        return bool(p.as_dict(data.get("Server")).get("Version")) or self.runtime is not (
-            ContainerRuntime.DOCKER
-        )
+        """The server version in a docker ``version`` document."""
+        return p.as_str(p.as_dict(data.get("Server")).get("Version"))
 
     def info(self) -> EngineInfo:
         """Facts about the daemon."""

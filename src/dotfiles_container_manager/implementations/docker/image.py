@@ -8,7 +8,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...core import validation as v
 from ...core.exceptions import ImageBuildError, ImageError, InvalidConfigError, OutputParseError
 from ...core.managers.image import ImageManager
 from ...core.types import BuildContext, ImageInfo
@@ -29,15 +28,15 @@ _ID_LINE = re.compile(r"^(?:deleted:\s*)?(sha256:)?([0-9a-f]{64})$", re.IGNORECA
 class DockerImageManager(CLIManager, ImageManager):
     """:class:`ImageManager` over the docker CLI."""
 
+    kind = "image"
+    error = ImageError
+    probe_format = "{{.Id}}"
+
     #: Options every build gets. ``--force-rm``: the legacy builder otherwise leaves the
     #: failed step's container behind.
     build_options: tuple[str, ...] = ("--force-rm",)
 
-    def build(self, context: BuildContext, image_name: str, *, timeout: float | None = None) -> str:
-        """Build ``context`` as ``image_name`` and return the full ``sha256:`` id."""
-        if not isinstance(context, BuildContext):
-            raise TypeError("context must be a BuildContext")
-        v.check_image_ref("image_name", image_name)
+    def _build(self, context: BuildContext, image_name: str, timeout: float | None) -> str:
         args = ["build", *self.build_options, "-f", context.dockerfile_path, "-t", image_name]
         for tag in context.tags:
             args += ["-t", tag]
@@ -65,7 +64,7 @@ class DockerImageManager(CLIManager, ImageManager):
         with private_tempdir() as tmp:
             iidfile = os.path.join(tmp, "iid")
             args += ["--iidfile", iidfile, "-"]
-            result = self._run(
+            result = self._call(
                 args,
                 ImageBuildError,
                 input=context_tar_chunks(context),
@@ -96,61 +95,36 @@ class DockerImageManager(CLIManager, ImageManager):
             command=result.command,
         )
 
-    def pull(self, image: str, *, timeout: float | None = None) -> str:
-        """Pull ``image`` and return its id."""
-        v.check_image("image", image)
-        self._run(["pull", image], ImageError, timeout=timeout or LONG_TIMEOUT)
+    def _pull(self, image: str, timeout: float | None) -> str:
+        self._call(["pull", image], timeout=timeout or LONG_TIMEOUT)
         return self.inspect(image).id
 
-    def push(self, image: str, *, timeout: float | None = None) -> None:
-        """Push ``image`` to its registry."""
-        v.check_image("image", image)
-        self._run(["push", image], ImageError, timeout=timeout or LONG_TIMEOUT)
+    def _push(self, image: str, timeout: float | None) -> None:
+        self._call(["push", image], timeout=timeout or LONG_TIMEOUT)
 
-    def tag(self, source: str, target: str) -> None:
-        """Add reference ``target`` to image ``source``."""
-        v.check_image("source", source)
-        v.check_image_ref("target", target)
-        self._run(["tag", source, target], ImageError)
+    def _tag(self, source: str, target: str) -> None:
+        self._call(["tag", source, target])
 
-    def remove(self, image: str, force: bool = False) -> None:
-        """Remove ``image``; ``force`` never removes containers (see the ABC)."""
-        v.check_image("image", image)
-        result = self._run(["rmi", *(["-f"] if force else []), image], ImageError)
-        self._removed_something(result, f"No such image: {image}", ImageError)
+    def _remove(self, image: str, force: bool) -> None:
+        result = self._call(["rmi", *(["-f"] if force else []), image])
+        self._removed_something(result, f"No such image: {image}")
 
-    def exists(self, image: str) -> bool:
-        """True when ``image`` is present locally."""
-        v.check_image("image", image)
-        return self._probe(["image", "inspect", "--format", "{{.Id}}", image], ImageError)
+    def _inspect(self, image: str) -> ImageInfo:
+        return self.from_inspect(self._inspect_record(image))
 
-    def inspect(self, image: str) -> ImageInfo:
-        """The record of ``image``."""
-        v.check_image("image", image)
-        result = self._run(["image", "inspect", image], ImageError)
-        return self.from_inspect(p.first_record(result))
-
-    def list(
-        self, *, all: bool = False, filters: Mapping[str, str] | None = None
-    ) -> builtins.list[ImageInfo]:
-        """Local images, tags grouped per image.
-
-        docker's ``images`` output has no labels and only approximate sizes, so the ids it
-        lists are inspected in one more call (two processes whatever the number of images).
-        """
+    def _list(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[ImageInfo]:
+        # docker's `images` output has no labels and only approximate sizes, so the ids it
+        # lists are inspected in one more call (two processes whatever the number of images).
         args = ["images", "-q", "--no-trunc", *(["-a"] if all else []), *filter_args(filters)]
-        ids = list(dict.fromkeys(self._lines(self._run(args, ImageError))))
+        ids = list(dict.fromkeys(self._lines(self._call(args))))
         if not ids:
             return []
-        records = p.load_records(self._run(["image", "inspect", *ids], ImageError))
+        records = p.load_records(self._call(["image", "inspect", *ids]))
         return [self.from_inspect(r) for r in records]
 
-    def prune(
-        self, *, all: bool = False, filters: Mapping[str, str] | None = None
-    ) -> builtins.list[str]:
-        """Remove dangling (``all``: unused) images; return the removed ids."""
+    def _prune(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:
         args = ["image", "prune", "-f", *(["-a"] if all else []), *filter_args(filters)]
-        return self.ids_from_prune(self._run(args, ImageError))
+        return self.ids_from_prune(self._call(args))
 
     # ------------------------------------------------------------------ parsers
 
@@ -166,16 +140,15 @@ class DockerImageManager(CLIManager, ImageManager):
 
     @staticmethod
     def from_inspect(data: Mapping[str, Any]) -> ImageInfo:
-        """An :class:`ImageInfo` from one ``image inspect`` object (docker or podman)."""
+        """An :class:`ImageInfo` from one docker ``image inspect`` object."""
         config = p.as_dict(data.get("Config"))
-        labels = config.get("Labels") or data.get("Labels")
         tags = sorted({p.normalize_reference(t) for t in p.as_list(data.get("RepoTags"))})
         return ImageInfo(
-            id=p.full_image_id(data.get("Id") or data.get("ID")),
+            id=p.full_image_id(data.get("Id")),
             tags=tuple(tags),
             size=p.as_int(data.get("Size"), 0) or 0,
             created=p.parse_time(data.get("Created")),
-            labels=p.labels_from(labels),
+            labels=p.labels_from(config.get("Labels")),
             digests=tuple(sorted(p.as_str(d) for d in p.as_list(data.get("RepoDigests")))),
             raw=data,
         )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from ...core import validation as v
 from ...core.exceptions import NetworkConflictError, NetworkError
 from ...core.managers.network import NetworkManager
 from ...core.types import NetworkInfo
@@ -24,83 +23,66 @@ def _flag(value: Any) -> bool:
 class DockerNetworkManager(CLIManager, NetworkManager):
     """:class:`NetworkManager` over the docker CLI."""
 
-    def create(
+    kind = "network"
+    error = NetworkError
+
+    def _create(
         self,
         name: str,
-        *,
-        driver: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        subnet: str | None = None,
-        internal: bool = False,
+        driver: str | None,
+        labels: dict[str, str],
+        subnet: str | None,
+        internal: bool,
     ) -> str:
-        """Create a network; return its id."""
-        v.check_name("name", name)
         args = ["network", "create"]
         if driver is not None:
-            args += ["--driver", v.check_reference("driver", driver)]
-        for key, value in v.check_labels("labels", labels or {}).items():
+            args += ["--driver", driver]
+        for key, value in labels.items():
             args += ["--label", f"{key}={value}"]
         if subnet is not None:
-            args += ["--subnet", v.check_reference("subnet", subnet)]
+            args += ["--subnet", subnet]
         if internal:
             args.append("--internal")
-        result = self._run([*args, name], NetworkError)
+        result = self._call([*args, name])
         return self._created_id(name, self._lines(result))
 
     def _created_id(self, name: str, lines: builtins.list[str]) -> str:
         # docker prints the id.
-        return lines[-1] if lines else self.inspect(name).id
+        return lines[-1] if lines else self._inspect(name).id
 
-    def remove(self, network: str) -> None:
-        """Remove a network; NetworkConflictError while any container (even a stopped one)
-        is attached. docker alone would remove it under stopped containers, leaving them with
-        a dangling reference; podman refuses, and so does this library on both."""
-        v.check_reference("network", network)
+    def _remove(self, network: str) -> None:
+        # NetworkConflictError while any container (even a stopped one) is attached. docker
+        # alone would remove it under stopped containers, leaving them with a dangling
+        # reference; podman refuses, and so does this library on both.
         self._check_unused(network)
-        self._run(["network", "rm", network], NetworkError)
+        self._call(["network", "rm", network])
 
     def _check_unused(self, network: str) -> None:
-        users = self._lines(
-            self._run(["ps", "-a", "-q", "--filter", f"network={network}"], NetworkError)
-        )
+        users = self._lines(self._call(["ps", "-a", "-q", "--filter", f"network={network}"]))
         if users:
             raise NetworkConflictError(
                 f"network {network!r} has containers attached: {', '.join(users)}"
             )
 
-    def exists(self, network: str) -> bool:
-        """True when the network exists."""
-        v.check_reference("network", network)
-        return self._probe(["network", "inspect", "--format", "{{.Name}}", network], NetworkError)
+    def _inspect(self, network: str) -> NetworkInfo:
+        return self.from_inspect(self._inspect_record(network))
 
-    def inspect(self, network: str) -> NetworkInfo:
-        """The record of a network."""
-        v.check_reference("network", network)
-        result = self._run(["network", "inspect", network], NetworkError)
-        return self.from_inspect(p.first_record(result))
-
-    def list(self, *, filters: Mapping[str, str] | None = None) -> builtins.list[NetworkInfo]:
-        """Networks from one ``network ls`` call (docker's does not print subnets)."""
+    def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[NetworkInfo]:
+        # One `network ls` call (docker's does not print subnets).
         args = ["network", "ls", "--no-trunc", "--format", "{{json .}}", *filter_args(filters)]
-        return [self.from_ls(r) for r in p.load_records(self._run(args, NetworkError))]
+        return [self.from_ls(r) for r in p.load_records(self._call(args))]
 
-    def connect(self, network: str, container: str, *, aliases: Sequence[str] = ()) -> None:
-        """Attach ``container`` to ``network``."""
+    def _connect(self, network: str, container: str, aliases: tuple[str, ...]) -> None:
         args = ["network", "connect"]
-        for alias in v.check_args("aliases", aliases):
-            args += ["--alias", v.check_reference("aliases", alias)]
-        args += [v.check_reference("network", network), v.check_reference("container", container)]
-        self._run(args, NetworkError)
+        for alias in aliases:
+            args += ["--alias", alias]
+        self._call([*args, network, container])
 
-    def disconnect(self, network: str, container: str, *, force: bool = False) -> None:
-        """Detach ``container`` from ``network``."""
-        args = ["network", "disconnect", *(["-f"] if force else [])]
-        args += [v.check_reference("network", network), v.check_reference("container", container)]
-        self._run(args, NetworkError)
+    def _disconnect(self, network: str, container: str, force: bool) -> None:
+        self._call(["network", "disconnect", *(["-f"] if force else []), network, container])
 
-    def prune(self, *, filters: Mapping[str, str] | None = None) -> builtins.list[str]:
-        """Remove unused networks; return their names."""
-        result = self._run(["network", "prune", "-f", *filter_args(filters)], NetworkError)
+    def _prune(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:
+        result = self._call(["network", "prune", "-f", *filter_args(filters)])
         return [ln for ln in self._lines(result) if not ln.startswith("Deleted Networks:")]
 
     # ------------------------------------------------------------------ parsers

@@ -145,11 +145,12 @@ def format_volume_mounts(volumes: Sequence[VolumeMount]) -> list[str]:
     return args
 
 
-def filter_args(filters: Mapping[str, str] | None) -> list[str]:
-    """``--filter key=value`` options."""
+def filter_args(filters: Mapping[str, Sequence[str]]) -> list[str]:
+    """``--filter key=value`` options, one per value (checked by ``check_filters``)."""
     args: list[str] = []
-    for key, value in (filters or {}).items():
-        args += ["--filter", f"{key}={value}"]
+    for key, values in filters.items():
+        for value in values:
+            args += ["--filter", f"{key}={value}"]
     return args
 
 

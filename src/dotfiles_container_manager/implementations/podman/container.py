@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ...core.enums import ContainerState
 from ...core.types import ContainerInfo
 from ..cli import parsing as p
 from ..cli.command import CommandResult
-from ..docker.container import DockerContainerManager, _port, _unique_ports
+from ..docker.container import DockerContainerManager
 
 __all__ = ["PodmanContainerManager"]
 
@@ -38,6 +39,14 @@ class PodmanContainerManager(DockerContainerManager):
         return result.returncode in (125, 255) and result.stderr_text.lstrip().startswith("Error:")
 
     @staticmethod
+    def from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
+        """A :class:`ContainerInfo` from one podman ``container inspect`` object: docker's
+        shape, with the image as the user named it in ``ImageName``."""
+        info = DockerContainerManager.from_inspect(data)
+        named = data.get("ImageName")
+        return replace(info, image=p.normalize_reference(named)) if named else info
+
+    @staticmethod
     def from_ps(data: Mapping[str, Any]) -> ContainerInfo:
         """A :class:`ContainerInfo` from one podman ``ps`` JSON object."""
         ports = []
@@ -49,7 +58,7 @@ class PodmanContainerManager(DockerContainerManager):
                 # A range never goes past port 65535 (and a bogus count costs nothing).
                 for offset in range(min(count, 65536 - max(cport, hport))):
                     ports.append(
-                        _port(
+                        p.port_mapping(
                             cport + offset,
                             hport + offset,
                             p.as_str(item.get("protocol"), "tcp"),
@@ -66,7 +75,7 @@ class PodmanContainerManager(DockerContainerManager):
             state=state,
             labels=p.labels_from(data.get("Labels")),
             created=p.parse_time(data.get("Created")),
-            ports=_unique_ports(ports),
+            ports=p.unique_ports(ports),
             networks=tuple(sorted(p.as_str(n) for n in p.as_list(data.get("Networks")))),
             exit_code=p.as_int(data.get("ExitCode")) if exited else None,
             raw=data,

@@ -10,6 +10,7 @@ from ...core.types import EngineInfo
 from ..cli import parsing as p
 from ..docker.engine import DockerEngine
 from .container import PodmanContainerManager
+from .errors import PodmanErrorClassifier
 from .image import PodmanImageManager
 from .network import PodmanNetworkManager
 from .volume import PodmanVolumeManager
@@ -25,6 +26,16 @@ class PodmanEngine(DockerEngine):
     container_manager_class = PodmanContainerManager
     volume_manager_class = PodmanVolumeManager
     network_manager_class = PodmanNetworkManager
+    classifier_class = PodmanErrorClassifier
+    host_option = "--url"
+    context_option = "--connection"
+
+    @staticmethod
+    def server_version(data: Mapping[str, Any]) -> str:
+        """The engine version in a podman ``version`` document (local podman has no
+        ``Server``: the client is the engine)."""
+        server = p.as_dict(data.get("Server")) or p.as_dict(data.get("Client"))
+        return p.as_str(server.get("Version"))
 
     @staticmethod
     def info_from(data: Mapping[str, Any]) -> EngineInfo:

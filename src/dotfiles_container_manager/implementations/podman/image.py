@@ -5,10 +5,11 @@ from __future__ import annotations
 import builtins
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ...core import validation as v
-from ...core.exceptions import ImageConflictError, ImageError
+from ...core.exceptions import ImageConflictError
 from ...core.types import ImageInfo
 from ..cli import parsing as p
 from ..cli.command import Runner
@@ -21,13 +22,11 @@ __all__ = ["PodmanImageManager"]
 class PodmanImageManager(DockerImageManager):
     """Podman's ``images`` JSON is complete (one call); ``rmi -f`` deletes containers."""
 
-    def list(
-        self, *, all: bool = False, filters: Mapping[str, str] | None = None
-    ) -> builtins.list[ImageInfo]:
-        """Local images from one ``images`` call (one entry per image, deduplicated)."""
+    def _list(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[ImageInfo]:
+        # One `images` call: podman's JSON is complete (one entry per image, deduplicated).
         args = ["images", "--format", "{{json .}}", *(["-a"] if all else []), *filter_args(filters)]
         records: dict[str, ImageInfo] = {}
-        for row in p.load_records(self._run(args, ImageError)):
+        for row in p.load_records(self._call(args)):
             info = self.from_list(row)
             records.setdefault(info.id, info)
         return list(records.values())
@@ -38,29 +37,35 @@ class PodmanImageManager(DockerImageManager):
         # sees the others' children); one removal at a time per engine keeps it clean.
         self._remove_lock = threading.Lock()
 
-    def remove(self, image: str, force: bool = False) -> None:
-        """Remove ``image``. ``force`` as on docker: untags an image containers still use,
-        and never removes those containers (podman's own ``rmi -f`` would)."""
-        v.check_image("image", image)
-        with self._remove_lock:
-            self._remove(image, force)
-
     def _remove(self, image: str, force: bool) -> None:
+        # `force` as on docker: untags an image containers still use, and never removes
+        # those containers (podman's own `rmi -f` would).
+        with self._remove_lock:
+            self._remove_one(image, force)
+
+    def _remove_one(self, image: str, force: bool) -> None:
         if not force:
-            self._run(["rmi", image], ImageError)
+            self._call(["rmi", image])
             return
         # podman's ancestor filter matches an image id, not every name of the image.
         image_id = self.inspect(image).id.removeprefix("sha256:")
-        users = self._lines(
-            self._run(["ps", "-a", "-q", "--filter", f"ancestor={image_id}"], ImageError)
-        )
+        users = self._lines(self._call(["ps", "-a", "-q", "--filter", f"ancestor={image_id}"]))
         if not users:
-            self._run(["rmi", "-f", image], ImageError)  # safe: no container uses it
+            self._call(["rmi", "-f", image])  # safe: no container uses it
             return
         if v.is_image_id(image):
             raise ImageConflictError(f"image {image!r} is used by containers {', '.join(users)}")
         # Like docker's `rmi -f NAME` for an image in use: the name goes, the image stays.
-        self._run(["untag", image, image], ImageError)
+        self._call(["untag", image, image])
+
+    @staticmethod
+    def from_inspect(data: Mapping[str, Any]) -> ImageInfo:
+        """An :class:`ImageInfo` from one podman ``image inspect`` object: docker's shape, but
+        labels may sit at the top level only."""
+        info = DockerImageManager.from_inspect(data)
+        if not info.labels and data.get("Labels"):
+            return replace(info, labels=p.labels_from(data.get("Labels")))
+        return info
 
     @staticmethod
     def from_list(data: Mapping[str, Any]) -> ImageInfo:

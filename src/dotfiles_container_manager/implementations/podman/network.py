@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ...core.types import NetworkInfo
@@ -22,23 +22,20 @@ class PodmanNetworkManager(DockerNetworkManager):
         # podman 4.3 cannot find a network by its full id for rm/disconnect, and removing by
         # an id prefix skips the in-use check: act on the name, found through inspect.
         if re.fullmatch(r"[0-9a-f]{12,64}", network):
-            return self.inspect(network).name
+            return self._inspect(network).name
         return network
 
-    def remove(self, network: str) -> None:
-        """Remove a network (by name or id)."""
-        super().remove(self._by_name(network))
+    def _remove(self, network: str) -> None:
+        super()._remove(self._by_name(network))
 
-    def connect(self, network: str, container: str, *, aliases: Sequence[str] = ()) -> None:
-        """Attach ``container`` to ``network`` (by name or id)."""
-        super().connect(self._by_name(network), container, aliases=aliases)
+    def _connect(self, network: str, container: str, aliases: tuple[str, ...]) -> None:
+        super()._connect(self._by_name(network), container, aliases)
 
-    def disconnect(self, network: str, container: str, *, force: bool = False) -> None:
-        """Detach ``container`` from ``network`` (by name or id)."""
-        super().disconnect(self._by_name(network), container, force=force)
+    def _disconnect(self, network: str, container: str, force: bool) -> None:
+        super()._disconnect(self._by_name(network), container, force)
 
     def _created_id(self, name: str, lines: builtins.list[str]) -> str:
-        return self.inspect(name).id
+        return self._inspect(name).id
 
     def _check_unused(self, network: str) -> None:
         return None  # podman refuses by itself (exit 2, "associated containers")

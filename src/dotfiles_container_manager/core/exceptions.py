@@ -24,6 +24,9 @@ catches everything the library raises on purpose. The tree::
         ├── NetworkNotFoundError        (also ResourceNotFoundError)
         └── NetworkConflictError        (also ResourceConflictError)
 
+Subclasses add their own attribute and pass ``command``/``exit_code``/``stderr`` through to
+:class:`ContainerError` as keywords.
+
 ``.command`` is the argument list that ran, with secrets already kept out of it:
 environment values never appear on a command line (they travel in the child's
 environment), so an exception can be logged as it is.
@@ -32,6 +35,10 @@ environment), so an exception can be logged as it is.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "CommandTimeoutError",
@@ -116,16 +123,8 @@ class RuntimeNotAvailableError(ContainerError):
         runtime: The runtime's name (``"docker"``, ``"podman"``) or the command tried.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        runtime: str,
-        command: Sequence[str] = (),
-        exit_code: int | None = None,
-        stderr: str = "",
-    ) -> None:
-        super().__init__(message, command=command, exit_code=exit_code, stderr=stderr)
+    def __init__(self, message: str, *, runtime: str, **context: Any) -> None:
+        super().__init__(message, **context)
         self.runtime = runtime
 
 
@@ -136,15 +135,8 @@ class CommandTimeoutError(ContainerError):
         timeout: The limit, in seconds, that was exceeded.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        timeout: float,
-        command: Sequence[str] = (),
-        stderr: str = "",
-    ) -> None:
-        super().__init__(message, command=command, exit_code=None, stderr=stderr)
+    def __init__(self, message: str, *, timeout: float, **context: Any) -> None:
+        super().__init__(message, **context)
         self.timeout = timeout
 
 
@@ -172,16 +164,8 @@ class OutputParseError(ContainerError):
         output: An excerpt of what the CLI printed on standard output.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        output: str,
-        command: Sequence[str] = (),
-        exit_code: int | None = None,
-        stderr: str = "",
-    ) -> None:
-        super().__init__(message, command=command, exit_code=exit_code, stderr=stderr)
+    def __init__(self, message: str, *, output: str, **context: Any) -> None:
+        super().__init__(message, **context)
         self.output = _excerpt(output, 500)
 
     def __str__(self) -> str:
@@ -212,16 +196,8 @@ class ImageBuildError(ImageError):
             step's stderr to stdout, so both streams matter.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        command: Sequence[str] = (),
-        exit_code: int | None = None,
-        stderr: str = "",
-        output: str = "",
-    ) -> None:
-        super().__init__(message, command=command, exit_code=exit_code, stderr=stderr)
+    def __init__(self, message: str, *, output: str = "", **context: Any) -> None:
+        super().__init__(message, **context)
         self.output = output
 
 

@@ -166,6 +166,8 @@ def parse_time(value: Any) -> datetime | None:
 @lru_cache(maxsize=2048)
 def _parse_time_text(value: str) -> datetime | None:
     # Cached: listings repeat the same timestamps call after call (datetimes are immutable).
+    # With the port, label and reference caches below: 50 `ps` rows 2.9 ms -> 0.64 ms
+    # (docs/performance.md), 5% of a 40 ms docker `ps`, above the noise of the call.
     match = _TIME.match(value.strip())
     if not match:
         return None

@@ -17,40 +17,120 @@ from contextlib import contextmanager
 from ...core.enums import RestartPolicy
 from ...core.exceptions import InvalidConfigError
 from ...core.types import PortMapping, RunConfig, VolumeMount
-from ...core.validation import REDACTED
+from ...core.validation import (
+    REDACTED,
+    Filters,
+    check_filters,
+    check_label_values_for_cli,
+    check_labels,
+)
 
 __all__ = [
     "cli_sensitive",
     "command_args",
+    "csv_field",
     "filter_args",
     "format_env_vars",
     "format_port_mappings",
     "format_volume_mounts",
+    "label_args",
     "mount_spec",
     "port_spec",
     "private_tempdir",
     "run_args",
 ]
 
+# Environment variables that configure the CLI itself (or a program it runs: conmon, the
+# OCI runtime, netavark, buildkit, the Go runtime, the dynamic loader). A key that matches
+# travels in the private env-file instead of the CLI's environment, so it reaches the
+# container only. Being too broad costs nothing but a temporary file; too narrow lets a
+# container's variable reconfigure the CLI. Upper-cased before matching (proxies are also
+# read in lower case).
 _CLI_PREFIXES = (
+    # docker(1) "Environment variables": DOCKER_HOST, DOCKER_CONFIG, DOCKER_CONTEXT,
+    # DOCKER_CERT_PATH, DOCKER_TLS*, DOCKER_API_VERSION, DOCKER_CONTENT_TRUST*,
+    # DOCKER_DEFAULT_PLATFORM, DOCKER_CLI_*, DOCKER_BUILDKIT...
     "DOCKER",
+    # buildx/buildkit, used by "docker build": BUILDKIT_PROGRESS, BUILDX_BUILDER, ...
+    "BUILDKIT",
+    "BUILDX",
+    # content trust signing (notary client): NOTARY_ROOT_PASSPHRASE, ...
+    "NOTARY",
+    # OpenTelemetry export of the docker CLI (OTEL_EXPORTER_OTLP_ENDPOINT, ...)
+    "OTEL_",
+    # podman(1), containers.conf(5), containers-storage.conf(5), containers-registries.conf(5):
+    # CONTAINERS_CONF, CONTAINERS_CONF_OVERRIDE, CONTAINERS_REGISTRIES_CONF,
+    # CONTAINERS_STORAGE_CONF, CONTAINER_HOST, CONTAINER_CONNECTION, CONTAINER_SSHKEY,
+    # CONTAINER_PASSPHRASE
     "CONTAINER",
+    # podman's re-exec markers: _CONTAINERS_USERNS_CONFIGURED, _CONTAINERS_ROOTLESS_UID/GID
+    # (podman believes it is already inside its user namespace), buildah's
+    # _BUILDAH_STARTED_IN_USERNS
+    "_CONTAINERS_",
+    "_BUILDAH",
+    # PODMAN_USERNS, PODMAN_CONNECTIONS_CONF, PODMAN_IGNORE_CGROUPSV1_WARNING, ...
     "PODMAN",
+    # podman build (buildah): BUILDAH_ISOLATION, BUILDAH_FORMAT, BUILDAH_LAYERS, ...
     "BUILDAH",
-    "REGISTRY",
-    "STORAGE",
+    # REGISTRY_AUTH_FILE (podman login/pull/push) and REGISTRIES_CONFIG_PATH
+    # (containers-registries.conf(5)): "REGISTR" covers both spellings.
+    "REGISTR",
+    # containers-storage: STORAGE_DRIVER, STORAGE_OPTS
+    "STORAGE_",
+    # netavark/aardvark-dns and CNI, run by podman for networks (NETAVARK_FW, CNI_PATH, ...)
+    "NETAVARK",
+    "AARDVARK",
+    "CNI_",
+    # XDG base directories: where podman finds containers.conf, storage, runtime dir
     "XDG_",
+    # systemd: sd_notify (podman --sdnotify), socket activation fds passed to the container,
+    # and the D-Bus the systemd cgroup manager talks to
+    "NOTIFY_SOCKET",
+    "LISTEN_",
+    "DBUS_",
+    # the dynamic loader (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, ...) and glibc
     "LD_",
-    "SSL_",
+    "GCONV_PATH",
+    "GLIBC_TUNABLES",
+    "MALLOC_",
+    # Go runtime (GODEBUG, GOGC, GOMAXPROCS, GOMEMLIMIT, GOTRACEBACK) and Go's TLS roots
+    # (SSL_CERT_FILE, SSL_CERT_DIR)
     "GO",
+    "SSL_",
+    # remote connections over ssh (SSH_AUTH_SOCK, ...)
     "SSH_",
+    # proxies: Go's net/http reads them in both cases; podman also copies them into every
+    # container (--http-proxy, on by default)
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "NO_PROXY",
     "ALL_PROXY",
     "FTP_PROXY",
+    # messages of the C helpers (conmon, crun), which the error classification reads
+    "LC_",
+    # Rust helpers' logging (netavark, aardvark-dns)
+    "RUST_",
 )
-_CLI_NAMES = frozenset({"PATH", "HOME", "TMPDIR", "USER", "TZ"})
+_CLI_NAMES = frozenset(
+    {
+        "PATH",  # which conmon/crun/runc/netavark/credential helpers run
+        "HOME",  # ~/.docker, ~/.config/containers
+        "TMPDIR",  # podman's image copies, docker build's context
+        "USER",
+        "LOGNAME",
+        "TZ",  # podman --tz=local
+        "TZDIR",
+        "ZONEINFO",  # Go's time zone database
+        "LANG",
+        "LANGUAGE",
+        "REQUEST_METHOD",  # Go ignores HTTP_PROXY when set (CGI)
+        "RES_OPTIONS",  # resolver (cgo DNS)
+        "LOCALDOMAIN",
+        "HOSTALIASES",
+        "NO_COLOR",  # docker/buildx output
+        "FORCE_COLOR",
+    }
+)
 
 
 def cli_sensitive(key: str) -> bool:
@@ -128,10 +208,32 @@ def format_port_mappings(ports: Sequence[PortMapping]) -> list[str]:
     return args
 
 
+def csv_field(text: str) -> str:
+    """``text`` as one field of a CSV record, as Go's encoding/csv reads it.
+
+    Quoted (``"`` doubled) when it holds ``,``, ``"``, a line break or leading space;
+    otherwise as it is. Used for ``--mount`` and for flags parsed as string slices
+    (podman's ``volume create --label``).
+    """
+    if any(ch in text for ch in ',"\r\n') or text[:1].isspace():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def mount_spec(mount: VolumeMount) -> str:
-    """The ``--mount`` value, e.g. ``type=bind,source=/src,target=/dst,ro``."""
+    """The ``--mount`` value, e.g. ``type=bind,source=/src,target=/dst,ro``.
+
+    ``--mount`` is one CSV record on both runtimes: a path holding ``,`` or ``"`` is written
+    as a quoted field (``"source=/a,b"``); ``:`` needs nothing (unlike ``-v``).
+    """
     kind = "bind" if mount.is_bind else "volume"
-    spec = f"type={kind},source={mount.source},target={mount.target}"
+    spec = ",".join(
+        (
+            f"type={kind}",
+            csv_field(f"source={mount.source}"),
+            csv_field(f"target={mount.target}"),
+        )
+    )
     if mount.read_only:
         spec += ",ro"  # "readonly" is refused for volumes by podman 4.3
     return spec
@@ -145,11 +247,29 @@ def format_volume_mounts(volumes: Sequence[VolumeMount]) -> list[str]:
     return args
 
 
-def filter_args(filters: Mapping[str, str] | None) -> list[str]:
-    """``--filter key=value`` options."""
+def filter_args(filters: Filters | None) -> list[str]:
+    """``--filter key=value`` options, one per value (a sequence gives several)."""
     args: list[str] = []
-    for key, value in (filters or {}).items():
-        args += ["--filter", f"{key}={value}"]
+    for key, values in check_filters("filters", filters).items():
+        for value in values:
+            args += ["--filter", f"{key}={value}"]
+    return args
+
+
+def label_args(labels: Mapping[str, str], *, flag: str = "--label", csv: bool = False) -> list[str]:
+    """``--label key=value`` options.
+
+    ``csv=True`` for a flag the CLI splits as CSV (podman 4.3 ``volume create``): each
+    ``key=value`` is written as a quoted CSV field when needed, after
+    :func:`check_label_values_for_cli` refused what even quoting cannot carry.
+    """
+    checked = (
+        check_label_values_for_cli("labels", labels) if csv else check_labels("labels", labels)
+    )
+    args: list[str] = []
+    for key, value in checked.items():
+        item = f"{key}={value}"
+        args += [flag, csv_field(item) if csv else item]
     return args
 
 
@@ -161,8 +281,7 @@ def run_args(config: RunConfig) -> list[str]:
     args: list[str] = []
     if config.name:
         args += ["--name", config.name]
-    for key, value in config.labels.items():
-        args += ["--label", f"{key}={value}"]
+    args += label_args(config.labels)
     args += format_volume_mounts(config.volumes)
     args += format_port_mappings(config.ports)
     if config.network:
@@ -189,7 +308,8 @@ def run_args(config: RunConfig) -> list[str]:
         if option is not None:
             args += [flag, option]
     if config.cpus is not None:
-        args += ["--cpus", f"{config.cpus:g}"]
+        # Fixed-point: "1e+06" is not a number docker's --cpus parser takes everywhere.
+        args += ["--cpus", f"{config.cpus:.9f}".rstrip("0").rstrip(".")]
     if config.stop_timeout is not None:
         args += ["--stop-timeout", str(config.stop_timeout)]
     if config.pull is not None:

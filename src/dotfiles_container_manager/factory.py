@@ -89,7 +89,7 @@ class ContainerEngineFactory:
         A ``docker`` command that is really podman (the podman-docker shim) gives a podman
         engine running that command.
         """
-        v.check_timeout("timeout", timeout)
+        v.check_optional_timeout("timeout", timeout)
         if runtime is None:
             runtime = os.environ.get(ENV_RUNTIME) or None
         if runtime is None and command is None:

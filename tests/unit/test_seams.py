@@ -26,7 +26,6 @@ from dotfiles_container_manager import (
     ImageManager,
     InvalidConfigError,
     NetworkManager,
-    RunConfig,
     RuntimeNotAvailableError,
     VolumeManager,
 )
@@ -35,7 +34,7 @@ from dotfiles_container_manager.implementations.docker import DockerEngine
 from dotfiles_container_manager.implementations.podman import PodmanEngine
 
 from .conftest import ENGINES, FakeRunner, recorded, result
-from .test_reliability_unit import BAD_INPUT, IMG, SECRET, Recorder
+from .test_reliability_unit import BAD_INPUT, SECRET, Recorder
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "dotfiles_container_manager"
 
@@ -205,9 +204,9 @@ def test_every_engine_refuses_bad_input_identically(
         assert exc.value == "<redacted>"
         assert SECRET not in str(exc) and SECRET not in repr(exc)
     else:
-        assert exc.value == (
-            value if isinstance(value, str) and field == "config" else repr(value)
-        ) or (repr(value) in str(exc) or str(value) in str(exc))
+        # long values are cut in the message: compare the start of their repr
+        shown = value if field in ("config", "context") else repr(value)[:150]
+        assert str(shown) in str(exc)
     assert subject.activity() == []
 
 

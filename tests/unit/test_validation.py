@@ -181,11 +181,9 @@ def test_port_mapping_arg(mapping: PortMapping, arg: str) -> None:
     [
         ("data", "data", "VolumeMount.target"),
         ("data", "", "VolumeMount.target"),
-        ("data", "/a,b", "VolumeMount.target"),
-        ("data", "/a:b", "VolumeMount.target"),
-        ("/x,y", "/data", "VolumeMount.source"),
-        ("/x:y", "/data", "VolumeMount.source"),
-        ('/x"', "/data", "VolumeMount.source"),
+        # ',', ':' and '"' are quoted in --mount now (test_validation_round2); a newline is not
+        ("data", "/a\nb", "VolumeMount.target"),
+        ("/x\ny", "/data", "VolumeMount.source"),
         ("my vol", "/data", "VolumeMount.source"),
         ("-vol", "/data", "VolumeMount.source"),
         ("", "/data", "VolumeMount.source"),

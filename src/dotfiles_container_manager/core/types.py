@@ -46,9 +46,8 @@ __all__ = [
 DEFAULT_MAX_CONTEXT_BYTES = 2 * 1024**3
 _PROTOCOLS = ("tcp", "udp", "sctp")
 
-#: ``filters=`` of the list and prune calls: the CLI's ``--filter`` keys, each with one value
-#: or several (``{"label": ["a=1", "b"]}`` gives two ``label`` filters, both must match).
-Filters = Mapping[str, str | Sequence[str]]
+#: ``filters=`` of the list and prune calls (see :func:`.validation.check_filters`).
+Filters = v.Filters
 
 
 def _set(obj: object, name: str, value: object) -> None:
@@ -100,6 +99,8 @@ class VolumeMount:
     ``source`` is a named volume (``"data"``) or a host path (absolute, or starting with
     ``./`` or ``../``, made absolute against the current directory). A missing host path is
     an error on every runtime (docker would otherwise create it as an empty root-owned dir).
+    Paths may hold any character but NUL and newline (``/home/me/proj:2`` is fine: the
+    ``--mount`` value quotes it).
     """
 
     source: str
@@ -113,11 +114,10 @@ class VolumeMount:
             raise InvalidConfigError("VolumeMount.target", self.target, "must be absolute")
         for name in ("source", "target"):
             value = getattr(self, name)
-            # --mount is comma-separated, and -v is colon-separated.
-            if any(ch in value for ch in ',:\n"'):
-                raise InvalidConfigError(
-                    f"VolumeMount.{name}", value, "must not contain ',', ':', '\"' or newlines"
-                )
+            # --mount is CSV: ',' and '"' are quoted (docker/utils.mount_spec), but a
+            # newline would end the record.
+            if "\n" in value:
+                raise InvalidConfigError(f"VolumeMount.{name}", value, "must not contain a newline")
         if self.is_bind:
             _set(self, "source", os.path.abspath(self.source))
         else:
@@ -174,6 +174,7 @@ class BuildContext:
                     "BuildContext.files key", path, f"duplicates {norm!r} after normalisation"
                 )
             if isinstance(data, str):
+                v.check_text(f"BuildContext.files[{path}]", data, allow_empty=True)
                 data = data.encode("utf-8")
             elif not isinstance(data, (bytes, bytearray, memoryview)):
                 raise InvalidConfigError(f"BuildContext.files[{path}]", type(data), "not bytes/str")
@@ -283,10 +284,7 @@ class RunConfig:
                     self.restart_max_retries,
                     "needs restart_policy=RestartPolicy.ON_FAILURE",
                 )
-            if isinstance(self.restart_max_retries, bool) or self.restart_max_retries < 0:
-                raise InvalidConfigError(
-                    "RunConfig.restart_max_retries", self.restart_max_retries, "must be >= 0"
-                )
+            v.check_restart_retries("RunConfig.restart_max_retries", self.restart_max_retries)
         if self.remove and self.restart_policy is not RestartPolicy.NO:
             raise InvalidConfigError(
                 "RunConfig.remove", self.remove, "cannot be combined with a restart policy"
@@ -299,7 +297,9 @@ class RunConfig:
                 raise InvalidConfigError(
                     "RunConfig.working_dir", self.working_dir, "must be absolute"
                 )
-        for name in ("user", "hostname", "memory", "stop_signal"):
+        if self.memory is not None:
+            v.check_memory("RunConfig.memory", self.memory)
+        for name in ("user", "hostname", "stop_signal"):
             value = getattr(self, name)
             if value is not None:
                 v.check_reference(f"RunConfig.{name}", value)
@@ -322,20 +322,23 @@ class RunConfig:
         hosts = {}
         for host, ip in self.extra_hosts.items():
             v.check_reference("RunConfig.extra_hosts key", host)
+            if ":" in host:
+                # --add-host is host:ip; the CLIs split at the first ':'.
+                raise InvalidConfigError("RunConfig.extra_hosts key", host, "must not contain ':'")
             try:
+                if not isinstance(ip, str):  # ip_address(5) would be 0.0.0.5
+                    raise TypeError(ip)
                 ipaddress.ip_address(ip)
-            except ValueError:
+            except (ValueError, TypeError):
                 raise InvalidConfigError(
                     f"RunConfig.extra_hosts[{host}]", ip, "must be an IP"
                 ) from None
             hosts[host] = ip
         _set(self, "extra_hosts", hosts)
-        if self.cpus is not None and not (isinstance(self.cpus, (int, float)) and self.cpus > 0):
-            raise InvalidConfigError("RunConfig.cpus", self.cpus, "must be a positive number")
-        if self.stop_timeout is not None and (
-            isinstance(self.stop_timeout, bool) or self.stop_timeout < 0
-        ):
-            raise InvalidConfigError("RunConfig.stop_timeout", self.stop_timeout, "must be >= 0")
+        if self.cpus is not None:
+            v.check_cpus("RunConfig.cpus", self.cpus)
+        if self.stop_timeout is not None:
+            v.check_stop_timeout("RunConfig.stop_timeout", self.stop_timeout)
 
     def __repr__(self) -> str:
         # Environment values are secrets: show the keys only.

@@ -71,13 +71,15 @@ class ContainerManager(ABC):
         """Stop: SIGTERM, then SIGKILL after ``timeout`` seconds (default: the container's
         own stop timeout, else 10)."""
         self._stop(
-            v.check_reference("container", container), v.check_stop_timeout("timeout", timeout)
+            v.check_reference("container", container),
+            v.check_optional_stop_timeout("timeout", timeout),
         )
 
     def restart(self, container: str, timeout: int | None = None) -> None:
         """Stop (as :meth:`stop`) and start again."""
         self._restart(
-            v.check_reference("container", container), v.check_stop_timeout("timeout", timeout)
+            v.check_reference("container", container),
+            v.check_optional_stop_timeout("timeout", timeout),
         )
 
     def kill(self, container: str, signal: str | int | None = None) -> None:
@@ -194,13 +196,13 @@ class ContainerManager(ABC):
             working_dir,
             None if user is None else v.check_reference("user", user),
             None if input is None else bytes(input),
-            v.check_timeout("timeout", timeout),
+            v.check_optional_timeout("timeout", timeout),
         )
 
     def wait(self, container: str, *, timeout: float | None = None) -> int:
         """Block until the container exits; return its exit code."""
         return self._wait(
-            v.check_reference("container", container), v.check_timeout("timeout", timeout)
+            v.check_reference("container", container), v.check_optional_timeout("timeout", timeout)
         )
 
     def prune(self, *, filters: Filters | None = None) -> builtins.list[str]:

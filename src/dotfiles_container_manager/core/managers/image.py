@@ -33,16 +33,18 @@ class ImageManager(ABC):
         return self._build(
             context,
             v.check_image_ref("image_name", image_name),
-            v.check_timeout("timeout", timeout),
+            v.check_optional_timeout("timeout", timeout),
         )
 
     def pull(self, image: str, *, timeout: float | None = None) -> str:
         """Pull ``image`` from its registry; return its id."""
-        return self._pull(v.check_image("image", image), v.check_timeout("timeout", timeout))
+        return self._pull(
+            v.check_image("image", image), v.check_optional_timeout("timeout", timeout)
+        )
 
     def push(self, image: str, *, timeout: float | None = None) -> None:
         """Push ``image`` to its registry."""
-        self._push(v.check_image("image", image), v.check_timeout("timeout", timeout))
+        self._push(v.check_image("image", image), v.check_optional_timeout("timeout", timeout))
 
     def tag(self, source: str, target: str) -> None:
         """Give image ``source`` the additional reference ``target``."""

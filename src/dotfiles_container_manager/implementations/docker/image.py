@@ -11,17 +11,33 @@ from typing import Any
 from ...core.exceptions import ImageBuildError, ImageError, InvalidConfigError, OutputParseError
 from ...core.managers.image import ImageManager
 from ...core.types import BuildContext, ImageInfo
+from ...core.validation import cli_sensitive
 from ..cli import parsing as p
 from ..cli.command import CommandResult
 from ..cli.manager import CLIManager
 from ..cli.tarstream import context_tar_chunks
-from .utils import cli_sensitive, filter_args, private_tempdir
+from .utils import filter_args, label_args, private_tempdir
 
 __all__ = ["DockerImageManager"]
 
 #: Builds, pulls and pushes may take longer than ordinary calls.
 LONG_TIMEOUT = 3600.0
-_PROXY_ARGS = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"})
+# Build arguments named like CLI settings that docker defines for builds themselves: the
+# proxies (which may carry credentials and only touch the CLI's own HTTP, unused for a local
+# socket) and BuildKit's own switches.
+_BUILD_ARGS_ALLOWED = frozenset(
+    {
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "FTP_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "BUILDKIT_INLINE_CACHE",
+        "BUILDKIT_SYNTAX",
+        "BUILDKIT_CONTEXT_KEEP_GIT_DIR",
+        "BUILDKIT_MULTI_PLATFORM",
+    }
+)
 _ID_LINE = re.compile(r"^(?:deleted:\s*)?(sha256:)?([0-9a-f]{64})$", re.IGNORECASE)
 
 
@@ -40,14 +56,12 @@ class DockerImageManager(CLIManager, ImageManager):
         args = ["build", *self.build_options, "-f", context.dockerfile_path, "-t", image_name]
         for tag in context.tags:
             args += ["-t", tag]
-        for key, value in context.labels.items():
-            args += ["--label", f"{key}={value}"]
+        args += label_args(context.labels)
         build_env: dict[str, str] = {}
         for key, value in context.build_args.items():
-            # docker's predefined proxy args may carry credentials: they travel in the
-            # environment like any value (where they only touch the CLI's own HTTP, unused
-            # for a local socket). Other CLI settings would reconfigure the CLI: refused.
-            if cli_sensitive(key) and key.upper() not in _PROXY_ARGS:
+            # Values travel in the CLI's environment: a name that configures the CLI itself
+            # would reconfigure it, so only docker's predefined build args may look like one.
+            if cli_sensitive(key) and key.upper() not in _BUILD_ARGS_ALLOWED:
                 raise InvalidConfigError(
                     "BuildContext.build_args key",
                     key,

@@ -11,7 +11,7 @@ from ...core.managers.network import NetworkManager
 from ...core.types import NetworkInfo
 from ..cli import parsing as p
 from ..cli.manager import CLIManager
-from .utils import filter_args
+from .utils import filter_args, label_args
 
 __all__ = ["DockerNetworkManager"]
 
@@ -37,8 +37,7 @@ class DockerNetworkManager(CLIManager, NetworkManager):
         args = ["network", "create"]
         if driver is not None:
             args += ["--driver", driver]
-        for key, value in labels.items():
-            args += ["--label", f"{key}={value}"]
+        args += label_args(labels)
         if subnet is not None:
             args += ["--subnet", subnet]
         if internal:

@@ -17,46 +17,27 @@ from contextlib import contextmanager
 from ...core.enums import RestartPolicy
 from ...core.exceptions import InvalidConfigError
 from ...core.types import PortMapping, RunConfig, VolumeMount
-from ...core.validation import REDACTED
+from ...core.validation import (
+    REDACTED,
+    check_label_values_for_cli,
+    check_labels,
+    cli_sensitive,
+)
 
 __all__ = [
     "cli_sensitive",
     "command_args",
+    "csv_field",
     "filter_args",
     "format_env_vars",
     "format_port_mappings",
     "format_volume_mounts",
+    "label_args",
     "mount_spec",
     "port_spec",
     "private_tempdir",
     "run_args",
 ]
-
-_CLI_PREFIXES = (
-    "DOCKER",
-    "CONTAINER",
-    "PODMAN",
-    "BUILDAH",
-    "REGISTRY",
-    "STORAGE",
-    "XDG_",
-    "LD_",
-    "SSL_",
-    "GO",
-    "SSH_",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "ALL_PROXY",
-    "FTP_PROXY",
-)
-_CLI_NAMES = frozenset({"PATH", "HOME", "TMPDIR", "USER", "TZ"})
-
-
-def cli_sensitive(key: str) -> bool:
-    """True when setting ``key`` in the CLI's environment could change what the CLI does."""
-    upper = key.upper()
-    return upper in _CLI_NAMES or upper.startswith(_CLI_PREFIXES)
 
 
 @contextmanager
@@ -128,10 +109,32 @@ def format_port_mappings(ports: Sequence[PortMapping]) -> list[str]:
     return args
 
 
+def csv_field(text: str) -> str:
+    """``text`` as one field of a CSV record, as Go's encoding/csv reads it.
+
+    Quoted (``"`` doubled) when it holds ``,``, ``"``, a line break or leading space;
+    otherwise as it is. Used for ``--mount`` and for flags parsed as string slices
+    (podman's ``volume create --label``).
+    """
+    if any(ch in text for ch in ',"\r\n') or text[:1].isspace():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def mount_spec(mount: VolumeMount) -> str:
-    """The ``--mount`` value, e.g. ``type=bind,source=/src,target=/dst,ro``."""
+    """The ``--mount`` value, e.g. ``type=bind,source=/src,target=/dst,ro``.
+
+    ``--mount`` is one CSV record on both runtimes: a path holding ``,`` or ``"`` is written
+    as a quoted field (``"source=/a,b"``); ``:`` needs nothing (unlike ``-v``).
+    """
     kind = "bind" if mount.is_bind else "volume"
-    spec = f"type={kind},source={mount.source},target={mount.target}"
+    spec = ",".join(
+        (
+            f"type={kind}",
+            csv_field(f"source={mount.source}"),
+            csv_field(f"target={mount.target}"),
+        )
+    )
     if mount.read_only:
         spec += ",ro"  # "readonly" is refused for volumes by podman 4.3
     return spec
@@ -154,6 +157,23 @@ def filter_args(filters: Mapping[str, Sequence[str]]) -> list[str]:
     return args
 
 
+def label_args(labels: Mapping[str, str], *, flag: str = "--label", csv: bool = False) -> list[str]:
+    """``--label key=value`` options.
+
+    ``csv=True`` for a flag the CLI splits as CSV (podman 4.3 ``volume create``): each
+    ``key=value`` is written as a quoted CSV field when needed, after
+    :func:`check_label_values_for_cli` refused what even quoting cannot carry.
+    """
+    checked = (
+        check_label_values_for_cli("labels", labels) if csv else check_labels("labels", labels)
+    )
+    args: list[str] = []
+    for key, value in checked.items():
+        item = f"{key}={value}"
+        args += [flag, csv_field(item) if csv else item]
+    return args
+
+
 def run_args(config: RunConfig) -> list[str]:
     """Options of ``create``/``run`` for ``config`` (environment excluded), up to the image.
 
@@ -162,8 +182,7 @@ def run_args(config: RunConfig) -> list[str]:
     args: list[str] = []
     if config.name:
         args += ["--name", config.name]
-    for key, value in config.labels.items():
-        args += ["--label", f"{key}={value}"]
+    args += label_args(config.labels)
     args += format_volume_mounts(config.volumes)
     args += format_port_mappings(config.ports)
     if config.network:
@@ -190,7 +209,8 @@ def run_args(config: RunConfig) -> list[str]:
         if option is not None:
             args += [flag, option]
     if config.cpus is not None:
-        args += ["--cpus", f"{config.cpus:g}"]
+        # Fixed-point: "1e+06" is not a number docker's --cpus parser takes everywhere.
+        args += ["--cpus", f"{config.cpus:.9f}".rstrip("0").rstrip(".")]
     if config.stop_timeout is not None:
         args += ["--stop-timeout", str(config.stop_timeout)]
     if config.pull is not None:

@@ -11,7 +11,7 @@ from ...core.managers.volume import VolumeManager
 from ...core.types import VolumeInfo
 from ..cli import parsing as p
 from ..cli.manager import CLIManager
-from .utils import filter_args
+from .utils import filter_args, label_args
 
 __all__ = ["DockerVolumeManager"]
 
@@ -25,6 +25,9 @@ class DockerVolumeManager(CLIManager, VolumeManager):
     #: docker's ``volume create`` succeeds silently on an existing name (and ignores the new
     #: labels), so the name is checked first; podman refuses by itself.
     check_existing_before_create = True
+    #: podman 4.3 splits `volume create --label` values as CSV ("a,b" became two labels):
+    #: there each label is written as a quoted CSV field, which it keeps exactly.
+    labels_as_csv = False
 
     def _create(
         self,
@@ -37,8 +40,7 @@ class DockerVolumeManager(CLIManager, VolumeManager):
         args = ["volume", "create"]
         if driver is not None:
             args += ["--driver", driver]
-        for key, value in labels.items():
-            args += ["--label", f"{key}={value}"]
+        args += label_args(labels, csv=self.labels_as_csv)
         for key, value in options.items():
             args += ["--opt", f"{key}={value}"]
         if name is not None:

@@ -8,9 +8,11 @@ __all__ = ["PodmanVolumeManager"]
 
 
 class PodmanVolumeManager(DockerVolumeManager):
-    """Podman refuses an existing volume name by itself, so no check before create."""
+    """Podman refuses an existing volume name by itself, so no check before create; its
+    ``--label`` is read as CSV."""
 
     check_existing_before_create = False
+    labels_as_csv = True
 
     def _prune_all_args(self) -> list[str]:
         return []  # podman prunes named and anonymous volumes, and has no --all (4.x)

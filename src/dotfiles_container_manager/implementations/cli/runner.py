@@ -381,20 +381,23 @@ class _Process:
             pass
         finally:
             _kill_group(proc)
-            if not self._drain(time.monotonic() + _SETTLE):  # someone outside holds the pipes
-                _kill_pipe_holders((proc.stdin, proc.stdout, proc.stderr))
-                if not self._drain(time.monotonic() + _REAP_GRACE):
-                    for pipe in (proc.stdout, proc.stderr):
-                        if pipe is not None:
-                            pipe.close()
+            again: KeyboardInterrupt | None = None
+            try:
+                if not self._drain(time.monotonic() + _SETTLE):  # held outside the group
+                    _kill_pipe_holders((proc.stdin, proc.stdout, proc.stderr))
+                    self._drain(time.monotonic() + _REAP_GRACE)
+            except KeyboardInterrupt as exc:  # Ctrl-C again: stop waiting for the pipes,
+                again = exc  # but still reap and release (the child is SIGKILLed already)
             proc.wait()
             feed = self._feed
             if feed is not None and feed.thread.is_alive():
                 # Its write blocks while someone outside the group holds the child's stdin.
                 feed.thread.join(_SETTLE)
                 _kill_pipe_holders((proc.stdin,))
-            self._release()
+            self._release()  # closes the pipes, read to their end or not
             _log(self.argv, None if timed_out else proc.returncode, self.started)
+            if again is not None:
+                raise again
 
     def _until_exit(self, until: float) -> None:
         """Keep reading (a process blocked on a full pipe cannot exit) until it exits."""

@@ -12,8 +12,7 @@ exit with ``check=True`` raises what the real :class:`ErrorClassifier` makes of 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -22,7 +21,11 @@ from typing import Any
 import pytest
 
 from dotfiles_container_manager.core.exceptions import ContainerError
-from dotfiles_container_manager.implementations.cli.command import CommandResult, Input
+from dotfiles_container_manager.implementations.cli.command import (
+    CommandResult,
+    Input,
+    OutputStream,
+)
 from dotfiles_container_manager.implementations.cli.errors import ErrorClassifier
 from dotfiles_container_manager.implementations.cli.runner import DEFAULT_TIMEOUT
 from dotfiles_container_manager.implementations.docker import (
@@ -167,6 +170,7 @@ class FakeRunner:
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         merge_stderr: bool = False,
+        interrupt_grace: float | None = None,
     ) -> CommandResult:
         data: bytes | None = None
         if isinstance(input, (bytes, bytearray, memoryview)):
@@ -192,18 +196,18 @@ class FakeRunner:
             raise self.classifier.classify(answer, error)
         return answer
 
-    @contextmanager
     def stream(
         self,
         args: Sequence[str],
         *,
         error: type[ContainerError] = ContainerError,
+        input: Input = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
-        merge_stderr: bool = True,
-    ) -> Iterator[Iterator[str]]:
+        raw: bool = False,
+        interrupt_grace: float | None = None,
+    ) -> OutputStream[Any]:
         raise AssertionError(f"stream() is not scripted: {list(args)}")
-        yield iter(())  # pragma: no cover
 
 
 @pytest.fixture(params=RUNTIMES)

@@ -3,14 +3,16 @@ process cleanup (child, grandchild, zombies) and streaming."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import logging
 import os
+import queue
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -356,90 +358,335 @@ def test_executable_removed_after_resolution(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- streaming
 
+# A CLI that hangs after "ready": its pid, a grandchild's and an escaped helper's (setsid:
+# outside the process group, holding the pipes) are in the file "$1" by then.
+HANGING = """
+echo "$$" >> "$1"
+sleep 1000 &
+echo "$!" >> "$1"
+setsid sleep 1001 &
+echo "$!" >> "$1"
+echo warming-up >&2
+echo ready
+cat > /dev/null
+wait
+"""
 
-def test_stream_yields_lines_as_they_arrive_and_stops_early(tmp_path: Path) -> None:
-    cli = make_cli(tmp_path, 'echo "$$" > "$1"; echo first; sleep 30; echo second\n')
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def no_leaks(threads_before: int) -> Iterator[None]:
+    """Fails a test that leaves a descriptor open (or, through threads_before, a thread)."""
+    gc.collect()
+    before = fd_count()
+    yield
+    assert fd_count() == before
+
+
+def assert_all_gone(pidfile: Path) -> None:
+    """The CLI is reaped; it, its grandchild and its escaped helper no longer run."""
+    pids = [int(p) for p in pidfile.read_text().split()]
+    assert len(pids) == 3
+    assert_reaped(pids[0])
+    for pid in pids:
+        assert gone_within(pid, 1.0), f"{pid} survived"
+
+
+def by_stream(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {"stdout": [], "stderr": []}
+    for name, text in items:
+        out[name].append(text)
+    return out
+
+
+def test_stream_hands_out_lines_while_the_process_runs(tmp_path: Path, no_leaks: None) -> None:
+    cli = make_cli(tmp_path, 'echo "$$" > "$1"; echo first; echo second >&2; exec sleep 1000\n')
     pidfile = tmp_path / "pid"
-    started = time.monotonic()
-    with make_runner(cli).stream([str(pidfile)]) as lines:
-        assert next(lines) == "first"
-        assert time.monotonic() - started < 2  # not after the child's 30 s sleep
-    assert time.monotonic() - started < 3
-    assert_reaped(read_pid(pidfile))
+    with make_runner(cli).stream([str(pidfile)]) as out:
+        received = {next(out), next(out)}
+        pid = read_pid(pidfile)
+        assert running(pid)  # both lines came while the process was still alive
+        assert out.returncode is None
+    assert received == {("stdout", "first"), ("stderr", "second")}
+    assert_reaped(pid)
+    assert out.returncode == -signal.SIGKILL
 
 
-def test_stream_whole_output(tmp_path: Path) -> None:
-    cli = make_cli(tmp_path, "echo one; echo two >&2; printf 'three\\r\\n'; printf 'no-newline'\n")
-    with make_runner(cli).stream([]) as lines:
-        assert list(lines) == ["one", "two", "three", "no-newline"]
-    with make_runner(cli).stream([], merge_stderr=False) as lines:
-        assert list(lines) == ["one", "three", "no-newline"]
-
-
-def test_stream_with_a_lot_on_stderr(tmp_path: Path) -> None:
-    cli = make_cli(tmp_path, "head -c 200000 /dev/zero >&2; echo done\n")
-    with make_runner(cli).stream([], merge_stderr=False, timeout=1) as lines:
-        assert list(lines) == ["done"]
-
-
-def test_stream_failure_after_the_last_line(tmp_path: Path) -> None:
-    cli = make_cli(tmp_path, "echo a; echo b; exit 2\n")
-    seen: list[str] = []
-    with (
-        pytest.raises(ContainerOperationError) as caught,
-        make_runner(cli).stream(["x"], error=ContainerOperationError) as lines,
-    ):
-        seen.extend(lines)
-    assert seen == ["a", "b"]
-    assert caught.value.exit_code == 2
-    assert caught.value.command == [cli, "x"]
-
-
-def test_stream_failure_is_classified_from_stderr(tmp_path: Path) -> None:
+def test_stream_labels_and_last_lines_without_newline(tmp_path: Path, no_leaks: None) -> None:
     cli = make_cli(
-        tmp_path, 'echo "Error response from daemon: No such container: x" >&2; exit 1\n'
+        tmp_path,
+        "echo one; echo two >&2; printf 'three\\r\\n'; printf '\\377x\\n' >&2;"
+        " printf 'no-newline'; printf 'err-last' >&2\n",
     )
-    with (
-        pytest.raises(ContainerNotFoundError),
-        make_runner(cli).stream([], error=ContainerOperationError, merge_stderr=False) as lines,
-    ):
-        list(lines)
+    with make_runner(cli).stream([]) as out:
+        items = list(out)
+    assert by_stream(items) == {
+        "stdout": ["one", "three", "no-newline"],
+        "stderr": ["two", "\ufffdx", "err-last"],
+    }
+    assert out.returncode == 0
 
 
-def test_stream_failure_is_classified_when_merged(tmp_path: Path) -> None:
-    cli = make_cli(
-        tmp_path, 'echo "Error response from daemon: No such container: x" >&2; exit 1\n'
-    )
-    with (
-        pytest.raises(ContainerNotFoundError),
-        make_runner(cli).stream([], error=ContainerOperationError) as lines,
-    ):
-        list(lines)
+def test_stream_raw_chunks(tmp_path: Path, no_leaks: None) -> None:
+    cli = make_cli(tmp_path, "printf 'a\\r\\nb'; printf '\\377' >&2\n")
+    with make_runner(cli).stream([], raw=True) as out:
+        items = list(out)
+    assert all(isinstance(data, bytes) and data for _, data in items)
+    assert b"".join(d for n, d in items if n == "stdout") == b"a\r\nb"
+    assert b"".join(d for n, d in items if n == "stderr") == b"\xff"
 
 
-def test_stream_timeout(tmp_path: Path) -> None:
-    cli = make_cli(tmp_path, 'echo "$$" > "$1"; echo a; sleep 1000 & wait\n')
-    pidfile = tmp_path / "pid"
-    seen: list[str] = []
-    started = time.monotonic()
+BOTH_PIPES = "yes out-line | head -n 300000 & yes err-line | head -n 300000 >&2; wait\n"
+
+
+def test_run_big_output_on_both_pipes(tmp_path: Path, no_leaks: None) -> None:
+    res = make_runner(make_cli(tmp_path, BOTH_PIPES)).run([], timeout=30)
+    assert res.stdout == b"out-line\n" * 300000  # 2.7 MB on each pipe at once
+    assert res.stderr == b"err-line\n" * 300000
+
+
+def test_stream_big_output_on_both_pipes(tmp_path: Path, no_leaks: None) -> None:
+    counts = {"stdout": 0, "stderr": 0}
+    with make_runner(make_cli(tmp_path, BOTH_PIPES)).stream([], timeout=30) as out:
+        for name, line in out:
+            assert line == ("out-line" if name == "stdout" else "err-line")
+            counts[name] += 1
+    assert counts == {"stdout": 300000, "stderr": 300000}
+
+
+def test_stream_input_is_fed_while_streaming(no_leaks: None) -> None:
+    # The next chunk exists only once the previous one came back: no line can be held
+    # back until the end of the input, nor the input until the end of the output.
+    todo: queue.Queue[bytes | None] = queue.Queue()
+    todo.put(b"chunk-1\n")
+
+    def chunks() -> Iterator[bytes]:
+        while (chunk := todo.get(timeout=10)) is not None:
+            yield chunk
+
+    seen: list[tuple[str, str]] = []
+    with make_runner("cat").stream([], input=chunks(), timeout=20) as out:
+        for item in out:
+            seen.append(item)
+            todo.put(f"chunk-{len(seen) + 1}\n".encode() if len(seen) < 5 else None)
+    assert seen == [("stdout", f"chunk-{i}") for i in range(1, 6)]
+    assert out.returncode == 0
+
+
+def test_stream_bytes_input(no_leaks: None) -> None:
+    with make_runner("cat").stream([], input=b"a\nb", timeout=10) as out:
+        assert list(out) == [("stdout", "a"), ("stdout", "b")]
+
+
+def test_stream_timeout_kills_everything(tmp_path: Path, no_leaks: None) -> None:
+    pidfile = tmp_path / "pids"
+    seen: list[tuple[str, str]] = []
     with (
         pytest.raises(CommandTimeoutError) as caught,
-        make_runner(cli).stream([str(pidfile)], timeout=0.5) as lines,
+        make_runner(make_cli(tmp_path, HANGING)).stream([str(pidfile)], timeout=0.5) as out,
     ):
-        seen.extend(lines)
-    assert time.monotonic() - started < 1.5
-    assert seen == ["a"]
+        seen.extend(out)
+    assert ("stdout", "ready") in seen
     assert caught.value.timeout == 0.5
+    assert "warming-up" in caught.value.stderr
+    assert caught.value.command[-1] == str(pidfile)
+    assert_all_gone(pidfile)
+    assert list(out) == []  # over: nothing more, no second error
+
+
+def test_run_timeout_kills_an_escaped_helper_too(tmp_path: Path, no_leaks: None) -> None:
+    pidfile = tmp_path / "pids"
+    with pytest.raises(CommandTimeoutError) as caught:
+        make_runner(make_cli(tmp_path, HANGING)).run([str(pidfile)], timeout=0.5)
+    assert "warming-up" in caught.value.stderr
+    assert_all_gone(pidfile)
+
+
+def until_ready(out: Iterator[tuple[str, str]]) -> None:
+    for item in out:
+        if item == ("stdout", "ready"):
+            return
+    raise AssertionError("no ready line")
+
+
+def end_by_close(runner: CommandRunner, args: list[str]) -> None:
+    out = runner.stream(args)
+    until_ready(out)
+    out.close()
+    out.close()  # idempotent
+    assert out.returncode == -signal.SIGKILL
+
+
+def end_by_leaving_the_block(runner: CommandRunner, args: list[str]) -> None:
+    with runner.stream(args) as out:
+        until_ready(out)
+
+
+def end_by_dropping_it(runner: CommandRunner, args: list[str]) -> None:
+    out = runner.stream(args)
+    for item in out:
+        if item == ("stdout", "ready"):
+            break
+    del out
+    gc.collect()
+
+
+def end_by_an_error_in_the_loop(runner: CommandRunner, args: list[str]) -> None:
+    with pytest.raises(ValueError, match="stop"), runner.stream(args) as out:
+        until_ready(out)
+        raise ValueError("stop")
+
+
+def end_by_ctrl_c_in_the_loop(runner: CommandRunner, args: list[str]) -> None:
+    with pytest.raises(KeyboardInterrupt), runner.stream(args) as out:
+        until_ready(out)
+        raise KeyboardInterrupt
+
+
+def end_by_an_error_of_the_input(runner: CommandRunner, args: list[str]) -> None:
+    pidfile = Path(args[0])
+
+    def chunks() -> Iterator[bytes]:
+        yield b"some bytes\n"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (
+            not pidfile.exists() or len(pidfile.read_text().split()) < 3
+        ):
+            time.sleep(0.01)
+        raise LookupError("context file vanished")
+
+    with pytest.raises(LookupError, match="vanished"), runner.stream(args, input=chunks()) as out:
+        for _ in out:  # ends when the failed input cuts the call short
+            pass
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        end_by_close,
+        end_by_leaving_the_block,
+        end_by_dropping_it,
+        end_by_an_error_in_the_loop,
+        end_by_ctrl_c_in_the_loop,
+        end_by_an_error_of_the_input,
+    ],
+)
+def test_every_early_end_of_a_stream_leaves_nothing(
+    tmp_path: Path, end: Callable[[CommandRunner, list[str]], None], no_leaks: None
+) -> None:
+    pidfile = tmp_path / "pids"
+    end(make_runner(make_cli(tmp_path, HANGING)), [str(pidfile)])
+    assert_all_gone(pidfile)
+
+
+def test_stream_failure_after_the_last_line(tmp_path: Path, no_leaks: None) -> None:
+    cli = make_cli(tmp_path, "echo a; echo b; exit 2\n")
+    seen: list[tuple[str, str]] = []
+    with (
+        pytest.raises(ContainerOperationError) as caught,
+        make_runner(cli).stream(["x"], error=ContainerOperationError) as out,
+    ):
+        seen.extend(out)
+    assert seen == [("stdout", "a"), ("stdout", "b")]
+    assert caught.value.exit_code == 2
+    assert caught.value.command == [cli, "x"]
+    assert out.returncode == 2
+
+
+def test_stream_failure_is_classified_from_stderr(tmp_path: Path, no_leaks: None) -> None:
+    cli = make_cli(
+        tmp_path,
+        "yes noise | head -n 100000 >&2\n"
+        'echo "Error response from daemon: No such container: x" >&2; exit 1\n',
+    )
+    with (
+        pytest.raises(ContainerNotFoundError) as caught,
+        make_runner(cli).stream([], error=ContainerOperationError) as out,
+    ):
+        list(out)
+    assert "No such container: x" in caught.value.stderr
+    assert len(caught.value.stderr) <= 2 * 64 * 1024  # a bounded tail, not the whole log
+
+
+# --------------------------------------------------------------------------- interrupt first
+
+# Traps SIGINT: cleans up (writes the marker "$2") and exits by itself.
+TRAPPING = """
+echo "$$" > "$1"
+trap 'echo cleaned > "$2"; exit 130' INT
+echo ready
+sleep 1000 &
+wait
+"""
+# Ignores SIGINT: only SIGKILL ends it.
+IGNORING = """
+trap '' INT
+echo "$$" > "$1"
+echo ready
+exec sleep 1000
+"""
+
+
+def cut_by_close(runner: CommandRunner, args: list[str], grace: float | None) -> None:
+    with runner.stream(args, interrupt_grace=grace) as out:
+        until_ready(out)
+
+
+def cut_by_timeout(runner: CommandRunner, args: list[str], grace: float | None) -> None:
+    with (
+        pytest.raises(CommandTimeoutError),
+        runner.stream(args, interrupt_grace=grace, timeout=0.5) as out,
+    ):
+        list(out)
+
+
+def cut_by_ctrl_c(runner: CommandRunner, args: list[str], grace: float | None) -> None:
+    with pytest.raises(KeyboardInterrupt), runner.stream(args, interrupt_grace=grace) as out:
+        until_ready(out)
+        raise KeyboardInterrupt
+
+
+def cut_run_by_timeout(runner: CommandRunner, args: list[str], grace: float | None) -> None:
+    with pytest.raises(CommandTimeoutError):
+        runner.run(args, timeout=0.5, interrupt_grace=grace)
+
+
+CUTS = [cut_by_close, cut_by_timeout, cut_by_ctrl_c, cut_run_by_timeout]
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_interrupt_grace_lets_the_cli_clean_up(
+    tmp_path: Path, cut: Callable[[CommandRunner, list[str], float | None], None], no_leaks: None
+) -> None:
+    pidfile, marker = tmp_path / "pid", tmp_path / "cleaned"
+    started = time.monotonic()
+    cut(make_runner(make_cli(tmp_path, TRAPPING)), [str(pidfile), str(marker)], 30.0)
+    assert marker.read_text() == "cleaned\n"
+    assert time.monotonic() - started < 15  # it exited by itself: the grace was not used up
     assert_reaped(read_pid(pidfile))
 
 
-def test_stream_error_in_the_loop_kills_the_child(tmp_path: Path) -> None:
-    cli = make_cli(tmp_path, 'echo "$$" > "$1"; while :; do echo tick; sleep 0.01; done\n')
+@pytest.mark.parametrize("cut", CUTS)
+def test_without_grace_the_kill_is_immediate(
+    tmp_path: Path, cut: Callable[[CommandRunner, list[str], float | None], None], no_leaks: None
+) -> None:
+    pidfile, marker = tmp_path / "pid", tmp_path / "cleaned"
+    cut(make_runner(make_cli(tmp_path, TRAPPING)), [str(pidfile), str(marker)], None)
+    assert not marker.exists()  # SIGKILL: no trap ran
+    assert_reaped(read_pid(pidfile))
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_a_cli_ignoring_sigint_is_killed_after_the_grace(
+    tmp_path: Path, cut: Callable[[CommandRunner, list[str], float | None], None], no_leaks: None
+) -> None:
     pidfile = tmp_path / "pid"
-    with pytest.raises(ValueError, match="stop"), make_runner(cli).stream([str(pidfile)]) as lines:
-        for line in lines:
-            assert line == "tick"
-            raise ValueError("stop")
+    started = time.monotonic()
+    cut(make_runner(make_cli(tmp_path, IGNORING)), [str(pidfile)], 0.5)
+    assert time.monotonic() - started >= 0.5  # the grace was given
     assert_reaped(read_pid(pidfile))
 
 

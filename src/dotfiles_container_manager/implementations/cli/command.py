@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, overload
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -22,6 +22,8 @@ __all__ = ["CommandResult", "Input", "OutputStream", "Runner"]
 
 #: What a call may send on the CLI's stdin: bytes, or byte chunks streamed as they come.
 Input = bytes | Iterable[bytes | memoryview] | None
+
+T_co = TypeVar("T_co", str, bytes, covariant=True)
 
 
 @dataclass(frozen=True)
@@ -45,18 +47,24 @@ class CommandResult:
         return self.stderr.decode("utf-8", errors="replace")
 
 
-class OutputStream(Protocol):
+class OutputStream(Protocol[T_co]):
     """A running CLI's output as it arrives: ``(stream, data)`` pairs, where ``stream`` is
-    ``"stdout"`` or ``"stderr"`` and ``data`` a line (``str``, no line ending) or a raw chunk
-    (``bytes``). Closing it, leaving its ``with`` block, or dropping it ends the process."""
+    ``"stdout"`` or ``"stderr"`` and ``data`` a line (``str``, no line ending) or, for a raw
+    stream, a chunk as read (``bytes``). A non-zero exit raises the classified error after the
+    last item. Closing it, leaving its ``with`` block, or dropping it ends the process."""
 
-    def __iter__(self) -> Iterator[tuple[str, str]]: ...
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process ended, else None."""
+        ...
 
-    def __next__(self) -> tuple[str, str]: ...
+    def __iter__(self) -> Iterator[tuple[str, T_co]]: ...
+
+    def __next__(self) -> tuple[str, T_co]: ...
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> OutputStream: ...
+    def __enter__(self) -> OutputStream[T_co]: ...
 
     def __exit__(
         self,
@@ -86,9 +94,36 @@ class Runner(Protocol):
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         merge_stderr: bool = False,
+        interrupt_grace: float | None = None,
     ) -> CommandResult:
         """Run the CLI once and collect its output (see :meth:`CommandRunner.run`)."""
         ...
+
+    @overload
+    def stream(
+        self,
+        args: Sequence[str],
+        *,
+        error: type[ContainerError] = ...,
+        input: Input = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        raw: Literal[False] = False,
+        interrupt_grace: float | None = None,
+    ) -> OutputStream[str]: ...
+
+    @overload
+    def stream(
+        self,
+        args: Sequence[str],
+        *,
+        error: type[ContainerError] = ...,
+        input: Input = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        raw: Literal[True],
+        interrupt_grace: float | None = None,
+    ) -> OutputStream[bytes]: ...
 
     def stream(
         self,
@@ -98,8 +133,11 @@ class Runner(Protocol):
         input: Input = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
-    ) -> OutputStream:
-        """Run the CLI and yield its labelled output lines as they arrive."""
+        raw: bool = False,
+        interrupt_grace: float | None = None,
+    ) -> OutputStream[str] | OutputStream[bytes]:
+        """Run the CLI and yield its labelled output (lines, or raw chunks with ``raw=True``)
+        as it arrives (see :meth:`CommandRunner.stream`)."""
         ...
 
     def classify(self, result: CommandResult, error: type[ContainerError]) -> ContainerError:

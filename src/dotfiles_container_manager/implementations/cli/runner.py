@@ -1,17 +1,30 @@
 """The one place that starts CLI processes.
 
-Every manager calls :meth:`CommandRunner.run` (collect output) or
-:meth:`CommandRunner.stream` (read lines as they arrive). Guarantees:
+Every call, collected (:meth:`CommandRunner.run`) or streamed (:meth:`CommandRunner.stream`),
+goes through one process lifecycle, :class:`_Process`:
 
-* argv lists only, never a shell; the executable is resolved once, to an absolute path;
-* the caller's environment passes through, plus per-call variables (secret values travel
-  here, never on argv);
-* a time limit on every call. The child runs in its own session, so on timeout, error or
-  KeyboardInterrupt the whole process group (the CLI and any helper it started) is killed
-  and the child is reaped before the call returns or raises;
-* stdout and stderr are captured, never printed; each call is logged at DEBUG (argv, exit
-  code, duration), and argv holds no secrets;
-* a failed call becomes a classified :class:`ContainerError` (see ``errors.py``).
+1. **Spawn.** An argv list, never a shell (the executable was resolved once, to an absolute
+   path), in a session of its own (``start_new_session=True``), so the CLI and every helper
+   it starts form one process group. The caller's environment passes through, plus
+   per-call variables (secret values travel there, never on argv).
+2. **Input.** Optional: bytes or an iterable of byte chunks, written to stdin by a feeder
+   thread (also while the output is streamed), then stdin is closed. Without input stdin is
+   ``/dev/null`` and no thread is started.
+3. **One read loop.** A selector over the stdout and stderr pipes, plus a pidfd (where the
+   kernel has them) that reports the exit without polling, hands ``(stream, bytes)`` chunks
+   to a sink: ``run`` collects them, a :class:`ProcessStream` yields them (as lines, or raw).
+4. **A deadline** for the whole call: when it passes the process is killed and reaped, then
+   :class:`CommandTimeoutError` is raised with the command and the stderr collected so far.
+5. **Cut short** (timeout, any exception, including one raised by a stream's consumer or
+   by the input iterator, KeyboardInterrupt, ``close()``, leaving a ``with`` block, garbage
+   collection of an unfinished stream): the process group is killed (optionally after a
+   SIGINT and a grace period, ``interrupt_grace``), then any process that escaped the group
+   but still holds the pipes, and the child is reaped. No zombie, no descriptor and no
+   thread is left behind.
+
+stdout and stderr are captured, never printed; each call is logged at DEBUG (argv, exit
+code, duration), and argv holds no secrets. A failed call becomes a classified
+:class:`ContainerError` (see ``errors.py``).
 """
 
 from __future__ import annotations
@@ -24,19 +37,20 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
-from typing import IO, TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
+from typing import IO, TYPE_CHECKING, Generic, Literal, TypeVar, overload
 
 from ...core.exceptions import CommandTimeoutError, ContainerError, RuntimeNotAvailableError
 from .command import CommandResult, Input
 
 if TYPE_CHECKING:
     import logging
+    from types import TracebackType
 
     from .errors import ErrorClassifier
 
-__all__ = ["DEFAULT_TIMEOUT", "CommandResult", "CommandRunner"]
+__all__ = ["DEFAULT_TIMEOUT", "CommandResult", "CommandRunner", "ProcessStream"]
 
 _LOGGER = "dotfiles_container_manager"
 
@@ -54,6 +68,17 @@ def _logger() -> logging.Logger | None:
     return logger
 
 
+def _log(argv: Sequence[str], returncode: int | None, started: float) -> None:
+    log = _logger()
+    if log is not None and log.isEnabledFor(10):  # logging.DEBUG
+        log.debug(
+            "%s -> %s in %.1f ms",
+            " ".join(argv),
+            "timeout" if returncode is None else returncode,
+            (time.monotonic() - started) * 1000,
+        )
+
+
 #: Seconds one CLI call may take unless the engine or the call says otherwise.
 DEFAULT_TIMEOUT = 120.0
 # After SIGKILL, how long to wait for pipes to close (a helper that escaped the process
@@ -62,30 +87,44 @@ _REAP_GRACE = 5.0
 # After SIGKILL, how long the group may take to close the pipes before the processes
 # outside it that still hold them are looked for (in /proc) and killed.
 _SETTLE = 0.5
-# Lines of merged output kept to classify a failed stream.
-_STREAM_TAIL_LINES = 20
+# Bytes of each pipe's latest output a stream keeps to classify its failure.
+_STREAM_TAIL = 64 * 1024
+# A streamed line longer than this is handed out in pieces (output without newlines must
+# not grow without bound).
+_MAX_LINE = 1024 * 1024
 # Bytes per read of the child's output (a whole default pipe buffer).
 _READ_SIZE = 65536
+# Without a pidfd, how often an interrupted process is checked for its exit.
+_POLL = 0.01
 # poll(2) as subprocess itself uses: no descriptor to create and close per call, as epoll has.
 _Selector: type[selectors.BaseSelector] = getattr(
     selectors, "PollSelector", selectors.SelectSelector
 )
+# Selector keys' data for the two descriptors that are not output pipes.
+_EXIT = object()
+_WAKE = object()
+
+#: Receives ``(stream, chunk)``; an empty chunk marks the end of that pipe.
+Sink = Callable[[str, bytes], None]
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     with suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with suppress(ProcessLookupError):
-        proc.kill()
+        os.killpg(proc.pid, sig)
+    if sig == signal.SIGKILL:
+        with suppress(ProcessLookupError):
+            proc.kill()
 
 
-def _kill_pipe_holders(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL every other process holding the child's output pipes: a helper that left its
-    process group (``setsid``) survives the group kill and would keep the pipes open."""
+def _kill_pipe_holders(pipes: Iterable[IO[bytes] | None]) -> None:
+    """SIGKILL every other process holding one of ``pipes``: a helper that left its process
+    group (``setsid``) survives the group kill and would keep the pipes open."""
     links = set()
-    for pipe in (proc.stdout, proc.stderr):
+    for pipe in pipes:
         with suppress(AttributeError, OSError, ValueError):  # None, or already closed
             links.add(f"pipe:[{os.fstat(pipe.fileno()).st_ino}]")  # type: ignore[union-attr]
+    if not links:
+        return
     with suppress(OSError):  # no /proc: the group kill is all there is
         for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
             if pid == os.getpid():
@@ -103,23 +142,6 @@ def _readlink(path: str) -> str:
         return ""
 
 
-def _reap(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
-    """After a kill: collect what is left and wait for the child, within a grace period."""
-    try:
-        try:
-            out, err = proc.communicate(timeout=_SETTLE)
-        except subprocess.TimeoutExpired:  # something outside the group holds the pipes
-            _kill_pipe_holders(proc)
-            out, err = proc.communicate(timeout=_REAP_GRACE)
-    except subprocess.TimeoutExpired:
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        proc.wait()
-        out, err = b"", b""
-    return out or b"", err or b""
-
-
 def _pidfd(proc: subprocess.Popen[bytes]) -> int | None:
     """A descriptor that becomes readable when ``proc`` exits (Linux 5.3+), else None."""
     try:
@@ -128,87 +150,456 @@ def _pidfd(proc: subprocess.Popen[bytes]) -> int | None:
         return None
 
 
-def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes]:
-    """Read stdout and stderr to their end and wait for the exit, all within ``timeout``.
+class _Expired(Exception):
+    """The call's deadline passed (internal: becomes CommandTimeoutError after the kill)."""
 
-    What ``proc.communicate(timeout=...)`` does, but without its last step: its
-    ``wait(timeout)`` polls for the exit with sleeps of 1, 2, 4... ms, which adds about a
-    millisecond to every short CLI call (the CLI closes its output just before it exits).
-    Here the exit is one more event in the selector (a pidfd); where pidfds are missing the
-    wait falls back to ``proc.wait(timeout)``.
 
-    Raises:
-        subprocess.TimeoutExpired: with ``stdout``/``stderr`` holding what was read so far;
-            the child is left running (the caller kills and reaps it).
-    """
-    deadline = time.monotonic() + timeout
-    out: list[bytes] = []
-    err: list[bytes] = []
-    sinks = {}
-    pidfd = _pidfd(proc)
-    with _Selector() as selector:
-        for pipe, sink in ((proc.stdout, out), (proc.stderr, err)):
-            if pipe is not None:
-                selector.register(pipe, selectors.EVENT_READ)
-                sinks[pipe.fileno()] = sink
-        if pidfd is not None:
-            selector.register(pidfd, selectors.EVENT_READ)
+class _Feed:
+    """The feeder thread and what it shares with the read loop. It holds no reference to
+    the process object or a stream, so dropping an unfinished stream still collects it."""
+
+    __slots__ = ("error", "stop", "thread", "wake")
+
+    def __init__(self, pipe: IO[bytes], chunks: Iterable[bytes | memoryview], wake: int | None) -> None:
+        self.error: BaseException | None = None
+        self.stop = False  # set when the call is cut short: feed nothing more
+        self.wake = wake  # write end: closed when the feed ends, wakes the read loop
+        self.thread = threading.Thread(target=self._run, args=(pipe, chunks), daemon=True)
+        self.thread.start()
+
+    def _run(self, pipe: IO[bytes], chunks: Iterable[bytes | memoryview]) -> None:
+        # Writes the input to the child's stdin, then closes it. A child that stops reading
+        # (it failed early, or was killed) ends the feed with EPIPE: not an error of ours,
+        # the child's exit status tells what happened.
         try:
-            while selector.get_map():
-                remaining = deadline - time.monotonic()
-                ready = selector.select(remaining) if remaining > 0 else []
-                if not ready:
-                    raise subprocess.TimeoutExpired(
-                        proc.args, timeout, output=b"".join(out), stderr=b"".join(err)
-                    )
-                for key, _ in ready:
-                    if key.fd == pidfd:  # exited; a helper may still hold the pipes
-                        selector.unregister(key.fd)
-                        continue
-                    data = os.read(key.fd, _READ_SIZE)
-                    if data:
-                        sinks[key.fd].append(data)
-                    else:
-                        selector.unregister(key.fileobj)
-                        key.fileobj.close()  # type: ignore[union-attr]
-        finally:
-            if pidfd is not None:
-                os.close(pidfd)
-    if pidfd is not None:
-        proc.wait()  # it has exited: this only reaps it
-    else:
-        try:
-            proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
-        except subprocess.TimeoutExpired as exc:
-            exc.stdout, exc.stderr = b"".join(out), b"".join(err)
-            raise
-    return b"".join(out), b"".join(err)
-
-
-def _feed(
-    pipe: IO[bytes],
-    chunks: Iterable[bytes],
-    errors: list[BaseException],
-    proc: subprocess.Popen[bytes],
-) -> None:
-    # Runs in a thread: writes the input to the child's stdin, then closes it. A child that
-    # stops reading (it failed early, or was killed) ends the feed with EPIPE: not an error
-    # of ours, the child's exit status tells what happened.
-    try:
-        for chunk in chunks:  # an error raised by the caller's iterator goes to `except`
-            if chunk:
-                try:
-                    pipe.write(chunk)
-                except (OSError, ValueError):  # EPIPE, or the pipe closed by a kill
+            for chunk in chunks:  # an error raised by the caller's iterator goes to `except`
+                if self.stop:
                     return
-    except BaseException as exc:  # the caller's iterator failed (or was interrupted)
-        errors.append(exc)
-        # A half-fed CLI must not carry on (a build of a truncated context): kill it, which
-        # also ends the main thread's wait at once instead of at the timeout.
-        _kill_group(proc)
-    finally:
-        with suppress(OSError):
-            pipe.close()
+                if chunk:
+                    try:
+                        pipe.write(chunk)
+                        pipe.flush()  # a streamed call may wait for the answer to this chunk
+                    except (OSError, ValueError):  # EPIPE, or the pipe closed by a kill
+                        return
+        except BaseException as exc:  # the caller's iterator failed (or was interrupted)
+            # A half-fed CLI must not carry on (a build of a truncated context): the read
+            # loop, woken below, cuts the call short and raises this.
+            self.error = exc
+        finally:
+            with suppress(OSError):
+                pipe.close()
+            if self.wake is not None:
+                os.close(self.wake)
+
+
+class _Process:
+    """One CLI process from spawn to reap: the lifecycle described in the module docstring.
+
+    The owner calls :meth:`pump` until it returns False (the process ended by itself and
+    is reaped), or :meth:`abort` to cut it short. Output goes to ``sink`` as it arrives.
+    """
+
+    __slots__ = (
+        "_feed",
+        "_open",
+        "_pidfd",
+        "_selector",
+        "alive",
+        "argv",
+        "deadline",
+        "ended",
+        "grace",
+        "limit",
+        "proc",
+        "runtime",
+        "sink",
+        "started",
+        "stderr",
+    )
+
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        runtime: str,
+        environ: Mapping[str, str] | None,
+        input: Input,
+        timeout: float | None,
+        merge_stderr: bool,
+        interrupt_grace: float | None,
+        sink: Sink,
+        stderr: Callable[[], bytes],
+    ) -> None:
+        self.argv = argv
+        self.runtime = runtime
+        self.sink = sink
+        self.stderr = stderr  # what was collected of stderr, for a timeout error
+        self.limit = timeout
+        self.grace = interrupt_grace
+        self.ended = False
+        self.started = started = time.monotonic()
+        self.deadline = None if timeout is None else started + timeout
+        try:
+            self.proc = proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                env=environ,
+                # Own session and process group: a kill reaches the CLI and its helpers.
+                start_new_session=True,
+            )
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            raise RuntimeNotAvailableError(
+                f"cannot execute {runtime} CLI {argv[0]!r}: {exc.strerror or exc}",
+                runtime=runtime,
+                command=argv,
+            ) from exc
+        self._feed: _Feed | None = None
+        self._pidfd: int | None = None
+        self._open = 0  # output pipes not at their end yet
+        self.alive = True  # not seen exiting yet (through the pidfd)
+        self._selector = selector = _Selector()
+        try:
+            for pipe, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+                if pipe is not None:
+                    selector.register(pipe, selectors.EVENT_READ, name)
+                    self._open += 1
+            self._pidfd = pidfd = _pidfd(proc)
+            if pidfd is not None:
+                selector.register(pidfd, selectors.EVENT_READ, _EXIT)
+            if input is not None and proc.stdin is not None:
+                wake = None
+                if isinstance(input, (bytes, bytearray, memoryview)):
+                    input = (bytes(input),)  # cannot fail: nothing to wake the loop for
+                else:
+                    reader, wake = os.pipe()
+                    selector.register(reader, selectors.EVENT_READ, _WAKE)
+                self._feed = _Feed(proc.stdin, input, wake)
+        except BaseException:
+            self.abort()
+            raise
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+    # ------------------------------------------------------------------ the read loop
+
+    def pump(self) -> bool:
+        """One round of the read loop under the call's deadline. False once the process has
+        ended by itself (it is then reaped); on timeout or any exception, including
+        KeyboardInterrupt, the process is cut short (:meth:`abort`) before the raise.
+
+        Raises:
+            CommandTimeoutError: The deadline passed.
+        """
+        try:
+            if self._step(self.deadline):
+                return True
+            self._finish()
+            return False
+        except _Expired:
+            self.abort(timed_out=True)
+            raise CommandTimeoutError(
+                f"{self.runtime} did not finish within {self.limit:g} s; it was killed",
+                timeout=self.limit or 0.0,
+                command=self.argv,
+                stderr=self.stderr().decode("utf-8", errors="replace"),
+            ) from None
+        except BaseException:
+            self.abort()
+            raise
+
+    def _step(self, until: float | None) -> bool:
+        """Wait for what is ready (until ``until``) and hand it on. False when nothing is
+        left to wait for: both pipes ended and the exit seen (pidfd), or the feed is done.
+
+        Raises:
+            _Expired: ``until`` passed first.
+        """
+        selector = self._selector
+        if not selector.get_map():
+            return False
+        if until is None:
+            ready = selector.select()
+        else:
+            remaining = until - time.monotonic()
+            ready = selector.select(remaining) if remaining > 0 else []
+            if not ready:
+                raise _Expired
+        for key, _ in ready:
+            name = key.data
+            if name is _EXIT:  # exited; a helper may still hold the pipes
+                selector.unregister(key.fd)
+                self.alive = False
+            elif name is _WAKE:  # the feed ended
+                selector.unregister(key.fd)
+                os.close(key.fd)
+                feed = self._feed
+                if feed is not None and feed.error is not None and not feed.stop:
+                    raise feed.error
+            else:
+                data = os.read(key.fd, _READ_SIZE)
+                if not data:
+                    selector.unregister(key.fileobj)
+                    key.fileobj.close()  # type: ignore[union-attr]
+                    self._open -= 1
+                self.sink(name, data)
+        return True
+
+    def _finish(self) -> None:
+        """The process ended by itself and closed its output: reap it."""
+        if self._pidfd is not None:
+            self.proc.wait()  # it has exited: this only reaps it
+        elif self.deadline is None:
+            self.proc.wait()
+        else:
+            try:
+                self.proc.wait(timeout=max(self.deadline - time.monotonic(), 0.0))
+            except subprocess.TimeoutExpired:
+                raise _Expired from None
+        self._release()
+        _log(self.argv, self.proc.returncode, self.started)
+
+    # ------------------------------------------------------------------ cutting short
+
+    def abort(self, *, timed_out: bool = False) -> None:
+        """Cut the call short: SIGINT first when ``interrupt_grace`` is set (the process may
+        exit by itself within the grace), then SIGKILL to the process group and to any
+        escaped holder of the pipes, then reap. Safe to call again."""
+        if self.ended:
+            return
+        proc = self.proc
+        if self._feed is not None:
+            self._feed.stop = True
+        try:
+            if self.grace is not None and proc.returncode is None and self.alive:
+                _kill_group(proc, signal.SIGINT)
+                self._until_exit(time.monotonic() + self.grace)
+        except (KeyboardInterrupt, _Expired):  # Ctrl-C again: no more grace
+            pass
+        finally:
+            _kill_group(proc)
+            again: KeyboardInterrupt | None = None
+            try:
+                if not self._drain(time.monotonic() + _SETTLE):  # held outside the group
+                    _kill_pipe_holders((proc.stdin, proc.stdout, proc.stderr))
+                    self._drain(time.monotonic() + _REAP_GRACE)
+            except KeyboardInterrupt as exc:  # Ctrl-C again: stop waiting for the pipes,
+                again = exc  # but still reap and release (the child is SIGKILLed already)
+            proc.wait()
+            feed = self._feed
+            if feed is not None and feed.thread.is_alive():
+                # Its write blocks while someone outside the group holds the child's stdin.
+                feed.thread.join(_SETTLE)
+                _kill_pipe_holders((proc.stdin,))
+            self._release()  # closes the pipes, read to their end or not
+            _log(self.argv, None if timed_out else proc.returncode, self.started)
+            if again is not None:
+                raise again
+
+    def _until_exit(self, until: float) -> None:
+        """Keep reading (a process blocked on a full pipe cannot exit) until it exits."""
+        while self.alive and time.monotonic() < until:
+            if self._pidfd is None:
+                if self.proc.poll() is not None:
+                    return
+                if self._open:
+                    with suppress(_Expired):
+                        self._step(min(until, time.monotonic() + _POLL))
+                else:
+                    with suppress(subprocess.TimeoutExpired):
+                        self.proc.wait(max(until - time.monotonic(), 0.0))
+                    return
+            elif not self._step(until):
+                return
+
+    def _drain(self, until: float) -> bool:
+        """After the kill: read the pipes to their end within ``until``; True if they ended."""
+        try:
+            while self._open:
+                self._step(until)
+        except _Expired:
+            return False
+        return True
+
+    def _release(self) -> None:
+        """Close every descriptor of ours and join the feeder (it can only be finishing:
+        the child's stdin is closed, by its exit or the kill)."""
+        self.ended = True
+        for key in list(self._selector.get_map().values()):
+            if key.data is _WAKE:
+                os.close(key.fd)
+            elif key.data is not _EXIT:
+                key.fileobj.close()  # type: ignore[union-attr]
+        self._selector.close()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        if self._feed is not None and self._feed.thread is not threading.current_thread():
+            self._feed.thread.join()
+
+
+# --------------------------------------------------------------------------- sinks
+
+
+class _Collected:
+    """``run``'s sink: every chunk, per pipe."""
+
+    __slots__ = ("err", "out")
+
+    def __init__(self) -> None:
+        self.out: list[bytes] = []
+        self.err: list[bytes] = []
+
+    def __call__(self, name: str, data: bytes) -> None:
+        (self.out if name == "stdout" else self.err).append(data)
+
+    def stderr(self) -> bytes:
+        return b"".join(self.err)
+
+
+def _decode_line(line: bytes | bytearray) -> str:
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    return line.decode("utf-8", errors="replace")
+
+
+class _Pending:
+    """A stream's sink: what arrived and was not yielded yet (lines or raw chunks), and the
+    latest bytes of each pipe, to classify a failure."""
+
+    __slots__ = ("items", "partial", "raw", "tails")
+
+    def __init__(self, raw: bool) -> None:
+        self.raw = raw
+        self.items: deque[tuple[str, str] | tuple[str, bytes]] = deque()
+        self.tails = {"stdout": bytearray(), "stderr": bytearray()}
+        self.partial = {"stdout": bytearray(), "stderr": bytearray()}
+
+    def __call__(self, name: str, data: bytes) -> None:
+        tail = self.tails[name]
+        tail += data
+        if len(tail) > 2 * _STREAM_TAIL:
+            del tail[:-_STREAM_TAIL]
+        if self.raw:
+            if data:
+                self.items.append((name, data))
+            return
+        buf = self.partial[name]
+        if not data:  # the pipe ended: a last line without newline still comes out
+            if buf:
+                self.items.append((name, _decode_line(buf)))
+                buf.clear()
+            return
+        if b"\n" not in data:
+            buf += data
+            if len(buf) >= _MAX_LINE:
+                self.items.append((name, _decode_line(buf)))
+                buf.clear()
+            return
+        buf += data
+        *lines, rest = buf.split(b"\n")
+        self.items.extend((name, _decode_line(line)) for line in lines)
+        buf[:] = rest
+
+    def stderr(self) -> bytes:
+        return bytes(self.tails["stderr"])
+
+
+T = TypeVar("T", str, bytes)
+
+
+class ProcessStream(Generic[T]):
+    """A running CLI's output as it arrives: an iterator of ``(stream, data)`` pairs
+    (``stream`` is ``"stdout"`` or ``"stderr"``; ``data`` a decoded line, or a raw chunk
+    with ``raw=True``), and a context manager.
+
+    When the process ends by itself with a non-zero exit, iteration raises the classified
+    error after the last line. ``close()``, leaving the ``with`` block, an exception
+    escaping from :meth:`__next__` (timeout, Ctrl-C) or garbage collection of an unfinished
+    stream end the process (see :meth:`_Process.abort`). ``returncode`` is set once it ended.
+    """
+
+    __slots__ = ("_classify", "_error", "_pending", "_process", "_state")
+
+    def __init__(
+        self,
+        process: _Process,
+        pending: _Pending,
+        error: type[ContainerError],
+        classify: Callable[[CommandResult, type[ContainerError]], ContainerError],
+    ) -> None:
+        self._process = process
+        self._pending = pending
+        self._error = error
+        self._classify = classify
+        self._state = "running"  # then "ended" (by itself), "done" (all handed out)
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process ended (negative: killed by that signal)."""
+        return self._process.returncode
+
+    @property
+    def command(self) -> list[str]:
+        return self._process.argv
+
+    def __iter__(self) -> ProcessStream[T]:
+        return self
+
+    def __next__(self) -> tuple[str, T]:
+        items = self._pending.items
+        while not items:
+            if self._state != "running":
+                if self._state == "ended":
+                    self._state = "done"
+                    code = self._process.returncode
+                    if code:
+                        tails = self._pending.tails
+                        result = CommandResult(
+                            tuple(self._process.argv),
+                            code,
+                            bytes(tails["stdout"]),
+                            bytes(tails["stderr"]),
+                            time.monotonic() - self._process.started,
+                        )
+                        raise self._classify(result, self._error)
+                raise StopIteration
+            try:
+                if not self._process.pump():
+                    self._state = "ended"
+            except BaseException:
+                self._state = "done"
+                items.clear()
+                raise
+        return items.popleft()  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """End the process now if it is still running (and reap it). Idempotent."""
+        if self._state == "running":
+            self._state = "done"
+            self._process.abort()
+        self._pending.items.clear()
+
+    def __enter__(self) -> ProcessStream[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # No `suppress` here: at interpreter exit this module's globals may be gone already.
+        try:  # noqa: SIM105
+            self.close()
+        except Exception:  # noqa: S110
+            pass
 
 
 class CommandRunner:
@@ -264,31 +655,6 @@ class CommandRunner:
             environ.update(extra)
         return environ
 
-    def _spawn(
-        self,
-        argv: list[str],
-        *,
-        env: Mapping[str, str] | None,
-        stdin: bool,
-        merge_stderr: bool,
-    ) -> subprocess.Popen[bytes]:
-        try:
-            return subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-                env=self._environ(env),
-                # Own session and process group: a timeout kills the CLI and its helpers.
-                start_new_session=True,
-            )
-        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-            raise RuntimeNotAvailableError(
-                f"cannot execute {self.runtime} CLI {argv[0]!r}: {exc.strerror or exc}",
-                runtime=self.runtime,
-                command=argv,
-            ) from exc
-
     # ------------------------------------------------------------------ run
 
     def run(
@@ -301,6 +667,7 @@ class CommandRunner:
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         merge_stderr: bool = False,
+        interrupt_grace: float | None = None,
     ) -> CommandResult:
         """Run the CLI once and collect its output.
 
@@ -313,6 +680,9 @@ class CommandRunner:
             timeout: Limit for this call; the runner's default when None.
             env: Extra environment variables for this call only (secret values go here).
             merge_stderr: Send stderr into the stdout pipe (keeps the two streams' order).
+            interrupt_grace: When the call is cut short (timeout, exception, Ctrl-C), send
+                SIGINT to the process group first and give it this many seconds to exit
+                by itself (so the CLI can clean up), then SIGKILL. None: SIGKILL at once.
 
         Raises:
             CommandTimeoutError: The limit passed; the process group was killed and reaped.
@@ -320,46 +690,27 @@ class CommandRunner:
             ContainerError: The call failed (the class given by ``error`` or a more specific one).
         """
         argv = self.argv(args)
-        limit = self.timeout if timeout is None else timeout
-        started = time.monotonic()
-        proc = self._spawn(argv, env=env, stdin=input is not None, merge_stderr=merge_stderr)
-        feeder: threading.Thread | None = None
-        feed_errors: list[BaseException] = []
-        try:
-            if isinstance(input, (bytes, bytearray, memoryview)):
-                input = (bytes(input),)
-            if input is not None and proc.stdin is not None:
-                pipe, proc.stdin = proc.stdin, None  # communicate() must not touch it
-                feeder = threading.Thread(
-                    target=_feed, args=(pipe, input, feed_errors, proc), daemon=True
-                )
-                feeder.start()
-            out, err = _communicate(proc, limit)
-        except subprocess.TimeoutExpired as expired:
-            _kill_group(proc)
-            out, err = _reap(proc)
-            err = (expired.stderr or b"") + err
-            self._log(argv, None, started)
-            raise CommandTimeoutError(
-                f"{self.runtime} did not finish within {limit:g} s; it was killed",
-                timeout=limit,
-                command=argv,
-                stderr=err.decode("utf-8", errors="replace"),
-            ) from None
-        except BaseException:
-            # KeyboardInterrupt or anything else: never leave the child running.
-            _kill_group(proc)
-            _reap(proc)
-            raise
-        finally:
-            if feeder is not None:
-                feeder.join()
-        if feed_errors:
-            raise feed_errors[0]
-        result = CommandResult(
-            tuple(argv), proc.returncode, out or b"", err or b"", time.monotonic() - started
+        collected = _Collected()
+        process = _Process(
+            argv,
+            runtime=self.runtime,
+            environ=self._environ(env),
+            input=input,
+            timeout=self.timeout if timeout is None else timeout,
+            merge_stderr=merge_stderr,
+            interrupt_grace=interrupt_grace,
+            sink=collected,
+            stderr=collected.stderr,
         )
-        self._log(argv, result.returncode, started)
+        while process.pump():
+            pass
+        result = CommandResult(
+            tuple(argv),
+            process.proc.returncode,
+            b"".join(collected.out),
+            b"".join(collected.err),
+            time.monotonic() - process.started,
+        )
         if check and result.returncode != 0:
             raise self.classifier.classify(result, error)
         if result.returncode != 0:
@@ -385,86 +736,81 @@ class CommandRunner:
 
     # ------------------------------------------------------------------ stream
 
-    @contextmanager
+    @overload
+    def stream(
+        self,
+        args: Sequence[str],
+        *,
+        error: type[ContainerError] = ...,
+        input: Input = ...,
+        timeout: float | None = ...,
+        env: Mapping[str, str] | None = ...,
+        raw: Literal[False] = ...,
+        interrupt_grace: float | None = ...,
+    ) -> ProcessStream[str]: ...
+
+    @overload
+    def stream(
+        self,
+        args: Sequence[str],
+        *,
+        error: type[ContainerError] = ...,
+        input: Input = ...,
+        timeout: float | None = ...,
+        env: Mapping[str, str] | None = ...,
+        raw: Literal[True],
+        interrupt_grace: float | None = ...,
+    ) -> ProcessStream[bytes]: ...
+
     def stream(
         self,
         args: Sequence[str],
         *,
         error: type[ContainerError] = ContainerError,
+        input: Input = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
-        merge_stderr: bool = True,
-    ) -> Iterator[Iterator[str]]:
-        """Run the CLI and yield its output lines as they arrive.
+        raw: bool = False,
+        interrupt_grace: float | None = None,
+    ) -> ProcessStream[str] | ProcessStream[bytes]:
+        """Start the CLI and hand out its output as it arrives.
 
-        Use as ``with runner.stream([...]) as lines: for line in lines: ...``. Leaving the
-        block early kills and reaps the process. ``timeout`` (None: no limit) bounds the whole
-        call; when it passes the process is killed and :class:`CommandTimeoutError` raised.
-        A non-zero exit raises the classified error after the last line.
+        Use as ``with runner.stream([...]) as out: for stream, line in out: ...``, where
+        ``stream`` is ``"stdout"`` or ``"stderr"`` and ``line`` a decoded line (UTF-8 with
+        replacement, line ending stripped; each pipe is split separately), or with
+        ``raw=True`` a ``bytes`` chunk as read. Ending early (``close()``, leaving the
+        block, an exception, dropping the stream) kills and reaps the process.
+
+        Args:
+            args: Arguments after the executable (and global options).
+            error: Exception class for a failure no more specific class explains.
+            input: Bytes, or an iterable of byte chunks fed to stdin from a thread while
+                the output is read.
+            timeout: Limit for the whole call; None: no limit (``logs --follow``).
+            env: Extra environment variables for this call only.
+            raw: Yield raw ``bytes`` chunks instead of lines.
+            interrupt_grace: As for :meth:`run`: SIGINT and this many seconds before
+                SIGKILL when the stream is cut short.
+
+        Raises:
+            RuntimeNotAvailableError: The CLI cannot be started (here).
+            CommandTimeoutError: While iterating, when the limit passed (the process group
+                was killed and reaped).
+            ContainerError: While iterating, after the last line of a non-zero exit (the
+                class given by ``error`` or a more specific one, from the tail of output).
         """
-        argv = self.argv(args)
-        started = time.monotonic()
-        proc = self._spawn(argv, env=env, stdin=False, merge_stderr=merge_stderr)
-        timed_out = threading.Event()
-        timer: threading.Timer | None = None
-        if timeout is not None:
-
-            def expire() -> None:
-                timed_out.set()
-                _kill_group(proc)
-
-            timer = threading.Timer(timeout, expire)
-            timer.daemon = True
-            timer.start()
-
-        # stderr kept apart: drained by a thread, or a CLI writing more than a pipe buffer
-        # there would block while we wait for stdout to end.
-        err_chunks: list[bytes] = []
-        drain: threading.Thread | None = None
-        if proc.stderr is not None:
-            drain = threading.Thread(
-                target=lambda: err_chunks.append(proc.stderr.read() if proc.stderr else b""),
-                daemon=True,
-            )
-            drain.start()
-
-        def lines() -> Iterator[str]:
-            # With stderr merged into stdout, the CLI's error message is among the last
-            # lines: keep a few for the classifier.
-            tail: deque[bytes] = deque(maxlen=_STREAM_TAIL_LINES)
-            for raw in proc.stdout or ():
-                tail.append(raw)
-                yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if drain is not None:
-                drain.join()
-            err = b"".join(err_chunks) if drain is not None else b"".join(tail)
-            proc.wait()
-            if timed_out.is_set():
-                raise CommandTimeoutError(
-                    f"{self.runtime} did not finish within {timeout:g} s; it was killed",
-                    timeout=timeout or 0.0,
-                    command=argv,
-                )
-            if proc.returncode != 0:
-                result = CommandResult(tuple(argv), proc.returncode, b"", err)
-                raise self.classifier.classify(result, error)
-
-        try:
-            yield lines()
-        finally:
-            if timer is not None:
-                timer.cancel()
-            if proc.poll() is None:
-                _kill_group(proc)
-            _reap(proc)
-            self._log(argv, proc.returncode, started)
-
-    def _log(self, argv: list[str], returncode: int | None, started: float) -> None:
-        log = _logger()
-        if log is not None and log.isEnabledFor(10):  # logging.DEBUG
-            log.debug(
-                "%s -> %s in %.1f ms",
-                " ".join(argv),
-                "timeout" if returncode is None else returncode,
-                (time.monotonic() - started) * 1000,
-            )
+        pending = _Pending(raw)
+        process = _Process(
+            self.argv(args),
+            runtime=self.runtime,
+            environ=self._environ(env),
+            input=input,
+            timeout=timeout,
+            merge_stderr=False,
+            interrupt_grace=interrupt_grace,
+            sink=pending,
+            stderr=pending.stderr,
+        )
+        if raw:
+            return ProcessStream[bytes](process, pending, error, self.classifier.classify)
+        return ProcessStream[str](process, pending, error, self.classifier.classify)

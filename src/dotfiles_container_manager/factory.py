@@ -13,6 +13,7 @@ from .core import validation as v
 from .core.base import ContainerEngine
 from .core.enums import ContainerRuntime
 from .core.exceptions import InvalidConfigError, RuntimeNotAvailableError
+from .core.types import EngineOptions
 
 __all__ = ["ENV_RUNTIME", "ContainerEngineFactory"]
 
@@ -92,40 +93,32 @@ class ContainerEngineFactory:
         v.check_optional_timeout("timeout", timeout)
         if runtime is None:
             runtime = os.environ.get(ENV_RUNTIME) or None
+        options = EngineOptions(command, timeout, host, context, global_args, env)
         if runtime is None and command is None:
-            failures = []
-            for candidate in _PREFERENCE:
-                try:
-                    return cls.create(
-                        candidate,
-                        timeout=timeout,
-                        host=host,
-                        context=context,
-                        global_args=global_args,
-                        env=env,
-                    )
-                except RuntimeNotAvailableError as exc:
-                    failures.append(f"{candidate.value}: {exc.message}")
-            raise RuntimeNotAvailableError(
-                "no container runtime is available (" + "; ".join(failures) + ")", runtime="any"
-            )
-
-        def make(runtime: ContainerRuntime | str, command: str | None) -> ContainerEngine:
-            return cls.engine_class(runtime).from_options(
-                command=command,
-                timeout=timeout,
-                host=host,
-                context=context,
-                global_args=global_args,
-                env=env,
-            )
-
+            return cls._first_available(options)
         # A command without a runtime is identified by the probe.
-        engine = make(runtime or ContainerRuntime.DOCKER, command)
+        return cls._probed(runtime or ContainerRuntime.DOCKER, options)
+
+    @classmethod
+    def _probed(cls, runtime: ContainerRuntime | str, options: EngineOptions) -> ContainerEngine:
+        """The engine of the runtime that answers the probe of ``runtime``'s engine."""
+        engine = cls.engine_class(runtime).from_options(options)
         answered = engine.probe()
         if answered is not engine.runtime:  # a `docker` that is podman
-            engine = make(answered, engine.command)
+            engine = cls.engine_class(answered).from_options(options)
         return engine
+
+    @classmethod
+    def _first_available(cls, options: EngineOptions) -> ContainerEngine:
+        failures = []
+        for runtime in _PREFERENCE:
+            try:
+                return cls._probed(runtime, options)
+            except RuntimeNotAvailableError as exc:
+                failures.append(f"{runtime.value}: {exc.message}")
+        raise RuntimeNotAvailableError(
+            "no container runtime is available (" + "; ".join(failures) + ")", runtime="any"
+        )
 
     @classmethod
     def detect(cls) -> ContainerRuntime:

@@ -32,6 +32,7 @@ __all__ = [
     "BuildContext",
     "ContainerInfo",
     "EngineInfo",
+    "EngineOptions",
     "ExecResult",
     "Filters",
     "ImageInfo",
@@ -484,3 +485,25 @@ class EngineInfo:
     cgroup_version: str = ""
     rootless: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Where and how an engine runs its CLI: what :meth:`ContainerEngineFactory.create` was
+    given, handed to :meth:`ContainerEngine.from_options`.
+
+    Attributes:
+        command: The CLI (a name on PATH or a path); None: the runtime's name.
+        timeout: Default limit, in seconds, for one CLI call; None: 120.
+        host: The engine to reach (docker ``--host``, podman ``--url``).
+        context: A docker context (``--context``) or podman connection (``--connection``).
+        global_args: Further options put before every subcommand.
+        env: Extra environment for every call.
+    """
+
+    command: str | None = None
+    timeout: float | None = None
+    host: str | None = None
+    context: str | None = None
+    global_args: Sequence[str] = ()
+    env: Mapping[str, str] | None = None

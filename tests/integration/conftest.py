@@ -373,9 +373,7 @@ def orphan_helpers(since: float) -> list[tuple[Helper, bool]]:
     with whether the CONTAINERS_CONF link proves it ours."""
     helpers = scan_helpers()
     mine = [
-        h
-        for h in helpers.values()
-        if h.started >= since - 0.02 and _proven_ours(h, helpers) is not False
+        h for h in helpers.values() if h.started >= since and _proven_ours(h, helpers) is not False
     ]
     if not mine or not _engines:
         return []

@@ -212,11 +212,14 @@ def _remove_labelled(engine: ContainerEngine, *, only_prefix: str | None = None)
 # Scope, with other people's tests on the same daemons at the same time: the temporary
 # directory is this session's own (set before any engine exists, so the library and every
 # CLI it starts write there). A helper counts only if it started after the session (the
-# test) started; podman's conmon also inherits CONTAINERS_CONF from the CLI, and the session
-# points that variable at a link of its own, so a conmon (and a runc init under it) is this
-# run's exactly when its environment names that link. Docker's shims are started by
-# containerd and carry nothing of ours: they are attributed by start time alone, so they are
-# reported but never killed; podman helpers proven ours are killed after being reported.
+# test) started and is proven this run's: podman's conmon inherits CONTAINERS_CONF from the
+# CLI, and the session points that variable at a link of its own, so a conmon (and a runc
+# init under it) is ours exactly when its environment names that link. Docker's shims
+# (started by containerd) and a runc init that lost its conmon carry nothing of ours: they
+# count when the runtime's event log says this run (its label) created their container since
+# the session (the test) started. Docker keeps only its latest events in memory, so on a
+# busy daemon an old one may be missed: such a helper is not counted (never blamed on us
+# when it may be someone else's). What is reported is killed.
 
 # What the library and the CLIs are known to leave in the temporary directory: the one list
 # of these patterns, used to name what was found. In the private TMPDIR anything left fails,
@@ -242,6 +245,7 @@ class _Session:
     root: Path | None = None  # private directory: tmp/ (TMPDIR) and the CONTAINERS_CONF link
     conf: str | None = None  # CONTAINERS_CONF as this session's CLIs see it
     started: float = 0.0  # seconds since boot
+    wall: float = 0.0  # time.time() at session start, for the runtimes' event logs
     external: set[str] = field(default_factory=set)  # buildah containers at session start
     saved_env: dict[str, str | None] = field(default_factory=dict)
 
@@ -353,6 +357,26 @@ def live_container_ids() -> set[str]:
     return ids
 
 
+_CREATED = ["--filter", "type=container", "--filter", "event=create", "--format", "{{.ID}}"]
+
+
+def created_by_run(since_wall: float) -> set[str]:
+    """Ids of the containers this run (its label) created since ``since_wall``, from each
+    runtime's event log."""
+    ids: set[str] = set()
+    until = str(int(time.time()) + 1)  # a moment ahead: events up to now are all in
+    ours = ["--filter", f"label={LABEL}={RUN_ID}", *_CREATED]
+    for engine in _engines.values():
+        done = subprocess.run(
+            [engine.command, "events", "--since", str(int(since_wall)), "--until", until, *ours],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        ids.update(done.stdout.split())
+    return ids
+
+
 def _orphaned(helper: Helper, helpers: dict[int, Helper], live: set[str]) -> bool:
     if helper.ids:
         return not helper.ids & live
@@ -367,10 +391,10 @@ def _same_process(helper: Helper) -> bool:
     )
 
 
-def orphan_helpers(since: float) -> list[tuple[Helper, bool]]:
-    """This run's helpers started after ``since`` whose container no longer exists (and
-    that are still alive ``HELPER_SETTLE`` seconds later, with a fresh container list), each
-    with whether the CONTAINERS_CONF link proves it ours."""
+def orphan_helpers(since: float, since_wall: float) -> list[Helper]:
+    """This run's helpers started after ``since`` (seconds since boot; ``since_wall`` the
+    same moment by ``time.time()``) whose container no longer exists, still alive
+    ``HELPER_SETTLE`` seconds later with a fresh container list."""
     helpers = scan_helpers()
     mine = [
         h for h in helpers.values() if h.started >= since and _proven_ours(h, helpers) is not False
@@ -386,20 +410,19 @@ def orphan_helpers(since: float) -> list[tuple[Helper, bool]]:
     if orphans:
         live = live_container_ids()
         orphans = [h for h in orphans if _orphaned(h, helpers, live)]
-    return [(h, bool(_proven_ours(h, helpers))) for h in orphans]
+    if any(_proven_ours(h, helpers) is None for h in orphans):
+        ours = created_by_run(since_wall)
+        orphans = [h for h in orphans if _proven_ours(h, helpers) or h.ids & ours]
+    return orphans
 
 
-def report_helpers(orphans: list[tuple[Helper, bool]]) -> list[str]:
-    """Describe each orphan; kill those proven this run's (podman's, by the conf link)."""
-    lines = []
-    for helper, proven in orphans:
-        if proven and _same_process(helper):
+def report_helpers(orphans: list[Helper]) -> list[str]:
+    """Describe each orphan (all proven this run's) and kill it."""
+    for helper in orphans:
+        if _same_process(helper):
             with contextlib.suppress(OSError):
                 os.kill(helper.pid, signal.SIGKILL)
-            lines.append(f"{helper} (container gone; killed)")
-        else:
-            lines.append(f"{helper} (container gone; left running: nothing proves it is ours)")
-    return lines
+    return [f"{helper} (container gone; killed)" for helper in orphans]
 
 
 def describe_tmp(name: str) -> str:
@@ -455,7 +478,7 @@ def external_containers() -> dict[str, str]:
 
 def start_session() -> None:
     """Private TMPDIR and CONTAINERS_CONF link; snapshot of buildah containers."""
-    SESSION.started = uptime()
+    SESSION.started, SESSION.wall = uptime(), time.time()
     SESSION.external = set(external_containers())
     SESSION.root = Path(tempfile.mkdtemp(prefix=f"itest-{RUN_ID}-"))
     (SESSION.root / "tmp").mkdir()
@@ -472,7 +495,7 @@ def start_session() -> None:
 def end_session() -> list[str]:
     """Everything this run left outside the runtimes' labelled lists; restores the
     environment and removes the private directory."""
-    found = report_helpers(orphan_helpers(SESSION.started))
+    found = report_helpers(orphan_helpers(SESSION.started, SESSION.wall))
     new = {c: n for c, n in external_containers().items() if c not in SESSION.external}
     found += [f"buildah working container {c[:12]} {n} (not removed)" for c, n in new.items()]
     found += remove_tmp(tmp_entries())
@@ -492,15 +515,15 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Per test, in the call phase: helper processes and temporary files the test left."""
     if SESSION.root is None:
         return (yield)
-    since, before = uptime(), tmp_entries()
+    since, since_wall, before = uptime(), time.time(), tmp_entries()
     try:
         result = yield
     except BaseException:
         with contextlib.suppress(Exception):  # clean up; the test's own failure stands
-            report_helpers(orphan_helpers(since))
+            report_helpers(orphan_helpers(since, since_wall))
             remove_tmp(tmp_entries() - before)
         raise
-    found = report_helpers(orphan_helpers(since)) + remove_tmp(tmp_entries() - before)
+    found = report_helpers(orphan_helpers(since, since_wall)) + remove_tmp(tmp_entries() - before)
     if found:
         pytest.fail("test left behind: " + "; ".join(found), pytrace=False)
     return result

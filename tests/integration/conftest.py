@@ -234,6 +234,9 @@ TMP_PATTERNS = {
 TMP_IGNORED = ("pytest-of-*",)
 # After the last call, how long a helper of a just-removed container may take to exit.
 HELPER_SETTLE = 2.0
+# How long a new buildah working container must stay to count (a build running elsewhere
+# has one while it runs: only a snapshot difference tells ours, see above).
+BUILD_SETTLE = 3.0
 _HEX64 = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -497,6 +500,9 @@ def end_session() -> list[str]:
     environment and removes the private directory."""
     found = report_helpers(orphan_helpers(SESSION.started, SESSION.wall))
     new = {c: n for c, n in external_containers().items() if c not in SESSION.external}
+    if new:  # someone's build in progress has one for a moment: count what stays
+        time.sleep(BUILD_SETTLE)
+        new = {c: n for c, n in external_containers().items() if c in new}
     found += [f"buildah working container {c[:12]} {n} (not removed)" for c, n in new.items()]
     found += remove_tmp(tmp_entries())
     for key, value in SESSION.saved_env.items():

@@ -875,3 +875,75 @@ def test_the_suites_leak_checks_catch_and_remove_leftovers(
     assert "test left behind: volume dcm-t-" in output, output
     assert "tests left resources behind" in output and leftover in output, output
     assert "2 passed" in output and "error" in output, output  # errors at teardown
+
+
+# --------------------------------------------------------------------------- 6. SIGTERM
+
+# A program using the library, killed with SIGTERM during a long call. With ``handler`` it
+# installs the pattern docs/reliability.md recommends: SIGTERM raises SystemExit, so the
+# runner's cleanup (kill the CLI's process group, reap it) runs as the exception unwinds.
+SIGTERM_PROGRAM = """
+import signal
+import sys
+
+from dotfiles_container_manager import ContainerEngineFactory
+
+runtime, container, marker, handler = sys.argv[1:5]
+if handler == "handler":
+    signal.signal(signal.SIGTERM, lambda *args: sys.exit(143))
+engine = ContainerEngineFactory.create(runtime)
+engine.containers.exec(container, ["sh", "-c", f"sleep 30 # {marker}"])
+"""
+
+
+def cli_pids_with(engine: ContainerEngine, marker: str) -> list[int]:
+    """Living CLI processes (``docker``/``podman`` themselves) whose argv holds ``marker``."""
+    name = os.path.basename(engine.command).encode()
+    return [
+        pid
+        for pid in live_pids_with(marker)
+        if (cmdline := Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"))
+        and os.path.basename(cmdline[0]) == name
+    ]
+
+
+@pytest.mark.parametrize("handler", ["handler", "no-handler"])
+def test_sigterm_to_the_caller_and_the_running_cli(
+    engine: ContainerEngine, res: Resources, tmp_path: Path, handler: str
+) -> None:
+    """Guarantee C4: the CLI runs in its own session, so SIGTERM's default action (Python
+    dies, no ``finally`` runs) orphans a running CLI: without a handler the ``exec`` CLI
+    outlives its caller. With a handler that raises (``sys.exit(143)``), the library's
+    cleanup runs and no CLI process is left."""
+    marker = f"dcmterm{uuid.uuid4().hex[:12]}"
+    script = tmp_path / "program.py"
+    script.write_text(SIGTERM_PROGRAM)
+    with engine.containers.running(res.config(name=res.name("c"))) as cid:
+        program = subprocess.Popen(
+            [sys.executable, str(script), engine.runtime.value, cid, marker, handler],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not cli_pids_with(engine, marker) and time.monotonic() < deadline:
+                assert program.poll() is None, program.communicate()
+                time.sleep(0.05)
+            started = cli_pids_with(engine, marker)
+            assert started, "the exec CLI never started"
+            program.send_signal(signal.SIGTERM)
+            _, err = program.communicate(timeout=20)
+            time.sleep(0.2)  # a CLI that is going away has a moment to go
+            left = cli_pids_with(engine, marker)
+        finally:
+            with contextlib.suppress(OSError):
+                program.kill()
+            program.wait()
+            for pid in cli_pids_with(engine, marker):  # what this test orphaned on purpose
+                os.kill(pid, signal.SIGKILL)
+    if handler == "handler":
+        assert program.returncode == 143, err
+        assert left == []
+    else:
+        assert program.returncode == -signal.SIGTERM, err
+        assert left == started  # the CLI outlived the program that started it

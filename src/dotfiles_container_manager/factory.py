@@ -13,6 +13,7 @@ from .core import validation as v
 from .core.base import ContainerEngine
 from .core.enums import ContainerRuntime
 from .core.exceptions import InvalidConfigError, RuntimeNotAvailableError
+from .diagnosis import explain
 
 __all__ = ["ENV_RUNTIME", "ContainerEngineFactory"]
 
@@ -83,17 +84,19 @@ class ContainerEngineFactory:
             env: Extra environment for every call (``DOCKER_CONFIG``, ``CONTAINERS_CONF``...).
 
         Raises:
-            RuntimeNotAvailableError: The CLI is missing or its daemon/service does not answer.
+            RuntimeNotAvailableError: The CLI is missing or its daemon/service does not answer;
+                its ``hint`` says what to do when the cause is known.
             InvalidConfigError: A bad runtime name or timeout.
 
         A ``docker`` command that is really podman (the podman-docker shim) gives a podman
         engine running that command.
         """
         v.check_timeout("timeout", timeout)
+        from_env = runtime is None and bool(os.environ.get(ENV_RUNTIME))
         if runtime is None:
             runtime = os.environ.get(ENV_RUNTIME) or None
         if runtime is None and command is None:
-            failures = []
+            failures, hints = [], []
             for candidate in _PREFERENCE:
                 try:
                     return cls.create(
@@ -106,8 +109,12 @@ class ContainerEngineFactory:
                     )
                 except RuntimeNotAvailableError as exc:
                     failures.append(f"{candidate.value}: {exc.message}")
+                    if exc.hint:
+                        hints.append(f"{candidate.value}: {exc.hint}")
             raise RuntimeNotAvailableError(
-                "no container runtime is available (" + "; ".join(failures) + ")", runtime="any"
+                "no container runtime is available (" + "; ".join(failures) + ")",
+                runtime="any",
+                hint="; ".join(hints) or None,
             )
 
         def make(runtime: ContainerRuntime | str, command: str | None) -> ContainerEngine:
@@ -121,8 +128,15 @@ class ContainerEngineFactory:
             )
 
         # A command without a runtime is identified by the probe.
-        engine = make(runtime or ContainerRuntime.DOCKER, command)
-        answered = engine.probe()
+        try:
+            engine = make(runtime or ContainerRuntime.DOCKER, command)
+            answered = engine.probe()
+        except RuntimeNotAvailableError as exc:
+            explain(exc)  # the doctor's diagnosis, as .hint
+            if from_env:
+                note = f"{ENV_RUNTIME}={runtime} chose it; unset it to use whichever answers"
+                exc.hint = f"{exc.hint}; or {note}" if exc.hint else note
+            raise
         if answered is not engine.runtime:  # a `docker` that is podman
             engine = make(answered, engine.command)
         return engine

@@ -285,7 +285,8 @@ def run_check(engine: ContainerEngine) -> RunCheck:
                 ok=False,
                 seconds=time.monotonic() - started,
                 problem=f"a test container (`busybox true`) exited with {code}",
-                hint=f"see `{engine.command} logs` output of a failing container",
+                hint=f"run a container by hand (`{engine.command} run --rm IMAGE true`) to "
+                "see the runtime's own error",
             )
         return RunCheck(ok=True, seconds=time.monotonic() - started)
     except ContainerError as exc:

@@ -160,14 +160,12 @@ def test_classified_error_carries_the_hint(
 
 def test_every_runtime_not_available_cause_of_the_issue_has_a_hint() -> None:
     # CLI missing, daemon down, socket permission, ssh, podman OCI runtime / rlimit.
-    causes = {
-        diagnose_error(classifier_for(runtime).classify(recorded(runtime, name), error)).cause  # type: ignore[union-attr]
-        for runtime, name, error, _, _ in CASES
-        if isinstance(
-            classifier_for(runtime).classify(recorded(runtime, name), error),
-            RuntimeNotAvailableError,
-        )
-    }
+    causes = set()
+    for runtime, name, error, cause, _ in CASES:
+        exc = classifier_for(runtime).classify(recorded(runtime, name), error)
+        if isinstance(exc, RuntimeNotAvailableError):
+            assert exc.hint
+            causes.add(cause)
     assert {"daemon-down", "socket-permission", "ssh-failed", "oci-runtime"} <= causes
     missing = diagnose("docker", "docker CLI not found: 'docker'")
     assert missing is not None

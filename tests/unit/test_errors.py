@@ -91,9 +91,34 @@ PODMAN_ONLY: list[tuple[str, Kind, Kind]] = [
     ("network_connect_missing_network", NetworkError, NetworkNotFoundError),
     ("run_bind_missing_host_path", ContainerOperationError, ContainerOperationError),
 ]
+# The failures the diagnosis knows (tests/fixtures/record_failures.py; hints: test_doctor.py).
+DIAGNOSED: list[tuple[str, str, Kind, Kind]] = [
+    *[
+        (runtime, name, error, expected)
+        for runtime in RUNTIMES
+        for name, error, expected in [
+            ("diag_name_conflict_run", ContainerOperationError, ContainerConflictError),
+            ("diag_build_offline_base", ImageBuildError, ImageBuildError),
+            ("diag_ssh_refused_version", ContainerError, RuntimeNotAvailableError),
+            ("diag_ssh_login_version", ContainerError, RuntimeNotAvailableError),
+        ]
+    ],
+    ("docker", "diag_daemon_down_version", ContainerError, RuntimeNotAvailableError),
+    ("docker", "diag_socket_permission_version", ContainerError, RuntimeNotAvailableError),
+    ("docker", "diag_context_missing_version", ContainerError, RuntimeNotAvailableError),
+    ("docker", "diag_buildkit_missing_build", ImageBuildError, ImageBuildError),
+    # Offline pulls differ: podman says "Trying to pull", docker only names the registry.
+    ("docker", "diag_pull_offline", ImageError, ImageError),
+    ("podman", "diag_pull_offline", ImageError, ImageNotFoundError),
+    ("podman", "diag_service_down_version", ContainerError, RuntimeNotAvailableError),
+    ("podman", "diag_connection_missing_ps", ContainerOperationError, RuntimeNotAvailableError),
+    ("podman", "diag_oci_runtime_missing_version", ContainerError, RuntimeNotAvailableError),
+    ("podman", "diag_oci_rlimit_run", ContainerOperationError, RuntimeNotAvailableError),
+]
 CASES = [
     *[("docker", *case) for case in BOTH + DOCKER_ONLY],
     *[("podman", *case) for case in BOTH + PODMAN_ONLY],
+    *DIAGNOSED,
 ]
 # Non-zero exits that are the container command's own status, not a CLI failure.
 COMMAND_STATUSES = {"run_exit_42", "exec_ok", "exec_missing_binary"}

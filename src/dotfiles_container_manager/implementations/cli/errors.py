@@ -11,6 +11,10 @@ stdout) and decides, in this order:
 3. a conflict (already exists, in use, wrong state) → the operation's ``...ConflictError``;
 4. anything else → the operation's error class.
 
+Every exception it makes carries the ``hint`` of the one diagnosis
+(:mod:`dotfiles_container_manager.diagnosis`) when a known cause matches: the same words the
+doctor prints.
+
 Stderr text alone never means failure: both CLIs print warnings on success. Only a non-zero
 exit status reaches the classifier. The patterns are data; a runtime adds its own by
 subclassing and extending the tuples.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import re
 
 from ...core import exceptions as exc
+from ...diagnosis import diagnose
 from .command import CommandResult
 
 __all__ = ["ErrorClassifier"]
@@ -49,6 +54,10 @@ class ErrorClassifier:
         r"permission denied while trying to connect to the docker daemon",
         r"failed to initialize: unable to resolve docker endpoint",
         r"error during connect",
+        # The OCI runtime cannot start any container (podman's rc 126 on hosts whose hard
+        # rlimits are below its defaults; crun on a hybrid cgroup layout).
+        r"error setting rlimit",
+        r"crun: [^\n]*cgroup",
     )
     #: Missing resources, most specific first: (pattern, exception class).
     not_found: tuple[tuple[str, _Kind], ...] = (
@@ -101,9 +110,11 @@ class ErrorClassifier:
             or self._status(result.returncode)
         )
         command, code = result.command, result.returncode
+        found = diagnose(self.runtime, text)
+        hint = None if found is None else found.hint
 
         def make(kind: _Kind, text: str = message) -> exc.ContainerError:
-            return kind(text, command=command, exit_code=code, stderr=stderr)
+            return kind(text, command=command, exit_code=code, stderr=stderr, hint=hint)
 
         if self._unavailable.search(text):
             return exc.RuntimeNotAvailableError(
@@ -112,6 +123,7 @@ class ErrorClassifier:
                 command=command,
                 exit_code=code,
                 stderr=stderr,
+                hint=hint,
             )
         if error is exc.ImageBuildError:
             # Whatever went wrong inside the build (a missing base image included), the
@@ -121,6 +133,7 @@ class ErrorClassifier:
                 command=command,
                 exit_code=code,
                 stderr=stderr,
+                hint=hint,
                 output=f"{result.stdout_text}\n{stderr}".strip(),
             )
         not_found, conflict = _FAMILY.get(error, (None, None))

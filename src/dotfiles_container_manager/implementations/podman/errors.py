@@ -19,6 +19,10 @@ class PodmanErrorClassifier(ErrorClassifier):
         r"finding config on system",
         r"default oci runtime \S+ not found",
         r"failed to getdriver",
+        # --url ssh://...: podman's own ssh client ("failed to connect: ssh: handshake
+        # failed...", "failed to connect: dial tcp ...: connection refused").
+        r"failed to connect: (?:ssh: |dial tcp )",
+        r"service destination not found",
     )
     not_found = (
         (r"no container with (?:name or id|id)", exc.ContainerNotFoundError),

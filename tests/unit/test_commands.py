@@ -65,6 +65,16 @@ SENSITIVE = "s3cr3t-value-do-not-leak"
 CID = "c40f859d1ff4e19b2c9b48655d5e2007b1ca64d9bc8a60be2b3984b6fb601c28"
 
 
+def stopped(runtime: str) -> list[CommandResult]:
+    """The answer to podman's `stop -t 0` before every forced removal (none on docker)."""
+    return [result(CID + "\n")] if runtime == "podman" else []
+
+
+def removal_verbs(runtime: str) -> list[str]:
+    """The verbs of a forced removal: podman stops the container first."""
+    return ["stop", "rm"] if runtime == "podman" else ["rm"]
+
+
 def container_id() -> Any:
     return result(CID + "\n")
 
@@ -476,16 +486,21 @@ class TestContainerCommands:
         ("runtime", "force_args"), [("docker", ("-f",)), ("podman", ("-f", "-t", "0"))]
     )
     def test_forced_remove(self, runtime: str, force_args: tuple[str, ...]) -> None:
-        fake = FakeRunner(runtime, result("web\n"), result("web\n"))
+        fake = FakeRunner(runtime, result("web\n"), result("web\n"), result("web\n"))
         manager = CONTAINERS[runtime](fake)
         manager.remove("web", force=True, volumes=True)
         manager.remove("web")
-        assert fake.calls[0].args == ("rm", *force_args, "-v", "web")
-        assert fake.calls[1].args == ("rm", "web")
+        calls = [c.args for c in fake.calls]
+        if runtime == "podman":
+            # A container left "stopping" (a killed `podman stop`) is only really stopped by
+            # `stop`; `rm -f` would delete its record and leave its processes running.
+            assert calls.pop(0) == ("stop", "-t", "0", "web")
+            assert not fake.calls[0].check
+        assert calls == [("rm", *force_args, "-v", "web"), ("rm", "web")]
 
     def test_forced_remove_of_a_missing_container_raises(self, runtime: str) -> None:
         # `rm -f` of a missing container exits 0 and prints nothing on both CLIs.
-        fake = FakeRunner(runtime, result(b"", b"", 0))
+        fake = FakeRunner(runtime, *stopped(runtime), result(b"", b"", 0))
         with pytest.raises(ContainerNotFoundError) as caught:
             CONTAINERS[runtime](fake).remove("dcm-rec-nope", force=True)
         assert "dcm-rec-nope" in caught.value.message
@@ -786,12 +801,14 @@ def test_managers_share_one_runner(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_running_removes_the_container_even_on_error(runtime: str) -> None:
-    fake = FakeRunner(runtime, container_id(), result(CID + "\n"), result(CID + "\n"))
+    fake = FakeRunner(
+        runtime, container_id(), result(CID + "\n"), *stopped(runtime), result(CID + "\n")
+    )
     manager = CONTAINERS[runtime](fake)
     with pytest.raises(RuntimeError, match="boom"), manager.running(RunConfig(BASE)) as cid:
         assert cid == CID
         raise RuntimeError("boom")
-    assert [c.args[0] for c in fake.calls] == ["create", "start", "rm"]
+    assert [c.args[0] for c in fake.calls] == ["create", "start", *removal_verbs(runtime)]
     assert fake.calls[-1].args[-1] == CID
     assert "-f" in fake.calls[-1].args
 
@@ -799,11 +816,11 @@ def test_running_removes_the_container_even_on_error(runtime: str) -> None:
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_running_removes_a_container_that_fails_to_start(runtime: str) -> None:
     fake = FakeRunner(runtime, container_id(), recorded(runtime, "run_missing_cmd"))
-    fake.queue(result(CID + "\n"))
+    fake.queue(*stopped(runtime), result(CID + "\n"))
     manager = CONTAINERS[runtime](fake)
     with pytest.raises(ContainerOperationError), manager.running(RunConfig(BASE)):
         pytest.fail("the block must not run")
-    assert [c.args[0] for c in fake.calls] == ["create", "start", "rm"]
+    assert [c.args[0] for c in fake.calls] == ["create", "start", *removal_verbs(runtime)]
 
 
 @pytest.mark.parametrize("runtime", ["docker", "podman"])
@@ -815,9 +832,9 @@ def test_failed_run_removes_the_container_it_created(runtime: str) -> None:
             handle.write(CID)
         return recorded(runtime, "run_missing_cmd")
 
-    fake = FakeRunner(runtime, create_then_fail, result(CID))
+    fake = FakeRunner(runtime, create_then_fail, *stopped(runtime), result(CID))
     with pytest.raises(ContainerOperationError):
         CONTAINERS[runtime](fake).run(RunConfig(BASE, command=["nope"]))
-    assert fake.calls[1].args[0] == "rm"
-    assert fake.calls[1].args[-1] == CID
-    assert "-f" in fake.calls[1].args
+    assert [c.args[0] for c in fake.calls[1:]] == removal_verbs(runtime)
+    assert fake.calls[-1].args[-1] == CID
+    assert "-f" in fake.calls[-1].args

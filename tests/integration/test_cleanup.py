@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
 from dotfiles_container_manager import (
+    BuildContext,
     CommandTimeoutError,
     ContainerEngine,
     ContainerEngineFactory,
@@ -185,3 +188,62 @@ def test_forced_removal_waits_for_a_removal_already_in_progress(
     finally:
         other.wait(60)
     assert _containers_named(engine, name) == []
+
+
+# ---------------------------------------------------------------------------- item 6
+
+
+def _external_containers(engine: ContainerEngine, prefix: str) -> list[str]:
+    """Containers whose name starts with ``prefix``, buildah's working containers included."""
+    if engine.runtime != "podman":
+        return _containers_named_prefix(engine, prefix)
+    args = ["podman", "ps", "-a", "--external", "--no-trunc", "--format", "{{.ID}} {{.Names}}"]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
+    return [ln.split()[0] for ln in out.splitlines() if ln.split()[1:2][0].startswith(prefix)]
+
+
+def _containers_named_prefix(engine: ContainerEngine, prefix: str) -> list[str]:
+    args = [engine.command, "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}}"]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
+    return [ln.split()[0] for ln in out.splitlines() if ln.split()[1:2][0].startswith(prefix)]
+
+
+def test_build_cut_short_leaves_no_temporary_files(
+    engine: ContainerEngine, res: Resources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The caller's TMPDIR (and Python's) is this test's directory: whatever the CLI or the
+    # library put in a temporary directory and left behind would be found there.
+    caller_tmp = tmp_path / "tmp"
+    caller_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(caller_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(caller_tmp))
+    # A base image of this test's own, so that buildah's working containers carry its name.
+    base = res.image_name("base")
+    engine.images.tag(res.image, base)
+    mark = {"dcm-cleanup": res.prefix}
+    context = BuildContext(
+        f"FROM {base}\nCOPY blob /blob\nRUN sleep 30\n",
+        files={"blob": os.urandom(8 * 1024 * 1024)},
+        labels={**res.labels, **mark},
+    )
+    try:
+        with pytest.raises(CommandTimeoutError):
+            engine.images.build(context, res.image_name(), timeout=6)
+        assert sorted(os.listdir(caller_tmp)) == []
+        left = _external_containers(engine, res.prefix)
+        images = [
+            i.id
+            for i in engine.images.list(all=True, filters={"label": f"dcm-cleanup={res.prefix}"})
+        ]
+    finally:
+        for container in _external_containers(engine, res.prefix):
+            subprocess.run([engine.command, "rm", "-f", container], capture_output=True, timeout=60)
+        for image in engine.images.list(all=True, filters={"label": f"dcm-cleanup={res.prefix}"}):
+            subprocess.run([engine.command, "rmi", "-f", image.id], capture_output=True, timeout=60)
+        subprocess.run([engine.command, "rmi", base], capture_output=True, timeout=60)
+    if engine.runtime == "podman":
+        # Not fixed yet (issue 15 item 6): podman 4.3 exits at once on SIGINT and cleans
+        # nothing; its working containers and intermediate images stay.
+        pytest.xfail(f"podman leaves working containers {left} and images {images}")
+    assert left == []
+    assert images == []

@@ -42,6 +42,7 @@ from dotfiles_container_manager.implementations.docker import (
     DockerNetworkManager,
     DockerVolumeManager,
 )
+from dotfiles_container_manager.implementations.docker.image import BUILD_INTERRUPT_GRACE
 from dotfiles_container_manager.implementations.podman import (
     PodmanContainerManager,
     PodmanEngine,
@@ -367,7 +368,10 @@ class TestBuild:
             "--label", "role=test", "--build-arg", "TOKEN", "--target", "final",
             "--no-cache", "--pull", "--iidfile", iidfile, "-",
         )  # fmt: skip
-        assert call.env == {"TOKEN": SENSITIVE}
+        env = dict(call.env or {})
+        # The CLI's temporary files go to a private directory, removed with the iidfile's.
+        assert Path(env.pop("TMPDIR")).parent == Path(iidfile).parent
+        assert env == {"TOKEN": SENSITIVE}
         assert not any(SENSITIVE in arg for arg in call.args)
         assert call.input == context_tar_bytes(self.CONTEXT)
         with tarfile.open(fileobj=io.BytesIO(call.input or b"")) as tar:
@@ -375,6 +379,7 @@ class TestBuild:
         assert not Path(iidfile).parent.exists()  # the temporary directory is gone
         assert call.timeout is not None
         assert call.timeout >= 3600  # builds get the long limit
+        assert call.interrupt_grace == BUILD_INTERRUPT_GRACE  # SIGINT first when cut short
 
     def test_dockerfile_path(self, runtime: str) -> None:
         context = BuildContext("FROM scratch\n", dockerfile_path="./docker/Dockerfile.dev")
@@ -406,7 +411,8 @@ class TestBuild:
         IMAGES[runtime](fake).build(context, "dcm-x:1")
         call = fake.calls[0]
         assert call.values("--build-arg") == ["HTTP_PROXY", "no_proxy", "V"]
-        assert call.env == {"HTTP_PROXY": proxy, "no_proxy": "localhost", "V": "1"}
+        env = {k: v for k, v in (call.env or {}).items() if k != "TMPDIR"}
+        assert env == {"HTTP_PROXY": proxy, "no_proxy": "localhost", "V": "1"}
         assert not any("pw@" in arg for arg in call.args)
 
     @pytest.mark.parametrize("key", ["DOCKER_HOST", "PATH", "containers_conf", "LD_PRELOAD"])

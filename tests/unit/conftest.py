@@ -115,6 +115,7 @@ class Call:
     input: bytes | None
     timeout: float | None
     merge_stderr: bool
+    interrupt_grace: float | None = None
 
     def option(self, flag: str) -> str:
         """The value after ``flag`` (which must occur once)."""
@@ -185,6 +186,7 @@ class FakeRunner:
             input=data,
             timeout=timeout,
             merge_stderr=merge_stderr,
+            interrupt_grace=interrupt_grace,
         )
         self.calls.append(call)
         if not self._responses:

@@ -37,9 +37,10 @@ class CLIManager:
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         merge_stderr: bool = False,
+        interrupt_grace: float | None = None,
     ) -> CommandResult:
         """One CLI call; a failure raises the classified form of ``error`` (the manager's
-        own error class by default)."""
+        own error class by default). ``interrupt_grace``: see ``CommandRunner.run``."""
         return self._runner.run(
             args,
             error=error or self.error,
@@ -48,6 +49,7 @@ class CLIManager:
             timeout=timeout,
             env=env,
             merge_stderr=merge_stderr,
+            interrupt_grace=interrupt_grace,
         )
 
     def _exists(self, ref: str) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import builtins
 import os
 import re
+import time
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 
 from ...core.enums import ContainerState
-from ...core.exceptions import ContainerOperationError, OutputParseError
+from ...core.exceptions import ContainerError, ContainerOperationError, OutputParseError
 from ...core.managers.container import ContainerManager
 from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
 from ..cli import parsing as p
@@ -23,6 +25,15 @@ __all__ = ["DockerContainerManager"]
 _PS_PORT = re.compile(r"^(?:\[?([0-9a-fA-F:.]*)\]?:(\d+)->)?(\d+)(?:-\d+)?/(\w+)$")
 _EXITED = re.compile(r"^Exited \((-?\d+)\)")
 _NOT_FOUND_EXEC = re.compile(r"executable file not found|no such file or directory", re.I)
+_REMOVAL_IN_PROGRESS = re.compile(r"removal of container \S+ is already in progress", re.I)
+_REMOVAL_POLL = 0.1
+
+#: Seconds a cleanup call (removing what a failed call made) may take, at least: never the
+#: failed call's own limit, which may be what cut it short.
+CLEANUP_TIMEOUT = 60.0
+#: When a create/run/start is cut short, the CLI gets SIGINT and this long to stop by
+#: itself before SIGKILL (see ``CommandRunner.run``).
+INTERRUPT_GRACE = 5.0
 
 
 class DockerContainerManager(CLIManager, ContainerManager):
@@ -45,7 +56,11 @@ class DockerContainerManager(CLIManager, ContainerManager):
             cidfile = os.path.join(tmp, "cid")
             args = [*verb, "--cidfile", cidfile, *run_args(config), *env_args, config.image]
             try:
-                result = self._call([*args, *command_args(config)], env=env)
+                # Cut short, the CLI first gets SIGINT and a grace to stop where it can
+                # (podman killed mid-create can leave its conmon behind).
+                result = self._call(
+                    [*args, *command_args(config)], env=env, interrupt_grace=INTERRUPT_GRACE
+                )
             except BaseException:
                 self._remove_created(cidfile)
                 raise
@@ -63,7 +78,17 @@ class DockerContainerManager(CLIManager, ContainerManager):
         except OSError:
             return  # nothing was created
         if p.is_full_id(container_id):
-            self._call(["rm", *self.force_remove_options, container_id], check=False)
+            self._discard(container_id)
+
+    def _discard(self, container_id: str) -> None:
+        """Remove a container this call made before it failed; never raises a ContainerError
+        (the call's own error is the one that matters). It runs under its own limit, not
+        the failed call's: a cleanup killed mid-way is what leaves things behind."""
+        with suppress(ContainerError):
+            self._force_remove(container_id, volumes=True, timeout=self._cleanup_timeout())
+
+    def _cleanup_timeout(self) -> float:
+        return max(self._runner.timeout, CLEANUP_TIMEOUT)
 
     def _create(self, config: RunConfig) -> str:
         return self._create_with(["create"], config)
@@ -74,8 +99,14 @@ class DockerContainerManager(CLIManager, ContainerManager):
         # Not `start -a`: its exit status is the container's, indistinguishable from a CLI
         # failure. Start, then wait: the exit code stays available from wait()/inspect().
         container_id = self._create_with(["create"], config)
-        self._call(["start", container_id])
-        self._call(["wait", container_id])
+        try:
+            self._call(["start", container_id], interrupt_grace=INTERRUPT_GRACE)
+            self._call(["wait", container_id])
+        except BaseException:
+            # A run that did not complete (the command cannot start, the limit passed,
+            # Ctrl-C) leaves nothing: its container is killed and removed.
+            self._discard(container_id)
+            raise
         return container_id
 
     def _start(self, container: str) -> None:
@@ -103,9 +134,39 @@ class DockerContainerManager(CLIManager, ContainerManager):
         self._call(["unpause", container])
 
     def _remove(self, container: str, force: bool, volumes: bool) -> None:
-        args = ["rm", *(self.force_remove_options if force else ()), *(["-v"] if volumes else [])]
-        result = self._call([*args, container])
+        if force:
+            self._force_remove(container, volumes=volumes, timeout=None)
+            return
+        result = self._call(["rm", *(["-v"] if volumes else []), container])
         self._removed_something(result, f"No such container: {container}")
+
+    def _force_remove(self, container: str, *, volumes: bool, timeout: float | None) -> None:
+        """``rm -f``. A removal the daemon is already doing (a cut-short call's cleanup, or
+        another client's) is waited for, not reported as a failure."""
+        self._before_force_remove(container, timeout)
+        args = ["rm", *self.force_remove_options, *(["-v"] if volumes else []), container]
+        try:
+            result = self._call(args, timeout=timeout)
+        except ContainerError as exc:
+            if not _REMOVAL_IN_PROGRESS.search(str(exc)):
+                raise
+            self._await_removal(container, timeout, exc)
+            return
+        self._removed_something(result, f"No such container: {container}")
+
+    def _before_force_remove(self, container: str, timeout: float | None) -> None:
+        """Hook run before ``rm -f`` (podman stops the container first)."""
+
+    def _await_removal(
+        self, container: str, timeout: float | None, failure: ContainerError
+    ) -> None:
+        """Wait until ``container`` is gone (another ``rm`` is removing it); ``failure`` is
+        raised if it is still there when the limit passes."""
+        deadline = time.monotonic() + (timeout or self._cleanup_timeout())
+        while self._exists(container):
+            if time.monotonic() >= deadline:
+                raise failure
+            time.sleep(_REMOVAL_POLL)
 
     # ------------------------------------------------------------------ queries
 

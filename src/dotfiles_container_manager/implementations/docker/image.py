@@ -22,6 +22,9 @@ __all__ = ["DockerImageManager"]
 
 #: Builds, pulls and pushes may take longer than ordinary calls.
 LONG_TIMEOUT = 3600.0
+#: A build cut short gets SIGINT and this long to stop by itself (docker cancels the build
+#: and removes its step container) before SIGKILL.
+BUILD_INTERRUPT_GRACE = 10.0
 # Build arguments named like CLI settings that docker defines for builds themselves: the
 # proxies (which may carry credentials and only touch the CLI's own HTTP, unused for a local
 # socket) and BuildKit's own switches.
@@ -78,12 +81,17 @@ class DockerImageManager(CLIManager, ImageManager):
         with private_tempdir() as tmp:
             iidfile = os.path.join(tmp, "iid")
             args += ["--iidfile", iidfile, "-"]
+            # The CLI's own temporary files (podman unpacks the whole context there) go in
+            # this private directory, removed with it whatever happens to the call.
+            build_env["TMPDIR"] = os.path.join(tmp, "tmp")
+            os.mkdir(build_env["TMPDIR"], 0o700)
             result = self._call(
                 args,
                 ImageBuildError,
                 input=context_tar_chunks(context),
                 env=build_env,
                 timeout=timeout or max(self._runner.timeout, LONG_TIMEOUT),
+                interrupt_grace=BUILD_INTERRUPT_GRACE,
             )
             try:
                 with open(iidfile, encoding="ascii") as handle:

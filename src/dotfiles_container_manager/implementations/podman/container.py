@@ -24,6 +24,12 @@ class PodmanContainerManager(DockerContainerManager):
     # Without -t 0, `podman rm -f` sends SIGTERM and waits 10 s; docker kills at once.
     force_remove_options = ("-f", "-t", "0")
 
+    def _before_force_remove(self, container: str, timeout: float | None) -> None:
+        # A `podman stop` killed during its wait leaves the container "stopping"; `rm -f`
+        # then deletes its record but never kills it, and its conmon and processes run on
+        # for ever. `stop -t 0` kills them first (and is a no-op for a stopped container).
+        self._call(["stop", "-t", "0", container], check=False, timeout=timeout)
+
     def _list_all_args(self, all: bool) -> builtins.list[str]:
         # `podman ps` hides paused containers; docker shows them. List all, keep the same.
         return ["-a"]

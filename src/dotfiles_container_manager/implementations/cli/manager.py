@@ -65,6 +65,24 @@ class CLIManager:
         """The first object of ``KIND inspect REF``."""
         return p.first_record(self._call([self.kind, "inspect", ref]))
 
+    def _inspect_records(self, refs: Sequence[str]) -> list[dict[str, Any]]:
+        """The objects of one ``KIND inspect REF...``, leaving out refs that are gone.
+
+        A listing inspects what ``ls`` printed a moment before; anything removed in between
+        makes the CLI exit 1 after printing the objects it did find. Those are the listing:
+        a resource that vanished while being listed is simply not in it.
+        """
+        if not refs:
+            return []
+        result = self._call([self.kind, "inspect", *refs], check=False)
+        if result.returncode != 0:
+            failure = self._runner.classify(result, self.error)
+            if not isinstance(failure, ResourceNotFoundError):
+                raise failure
+            if not result.stdout.strip():
+                return []  # every one of them is gone
+        return p.load_records(result)
+
     def _removed_something(self, result: CommandResult, missing: str) -> None:
         """Raise the not-found error when a forced removal exited 0 but removed nothing.
 

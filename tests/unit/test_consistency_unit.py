@@ -405,7 +405,7 @@ def test_podman_image_list_is_taken_again_when_an_image_vanishes() -> None:
 
 def test_podman_image_list_gives_up_after_a_few_attempts() -> None:
     vanished = result(b"", b"Error: retrieving parent of image abc: file does not exist\n", 125)
-    fake = FakeRunner("podman", *[vanished] * 5)
+    fake = FakeRunner("podman", *[vanished] * 10)
     with pytest.raises(ImageError):
         IMAGES["podman"](fake).list()
     assert fake.pending == 0
@@ -455,3 +455,14 @@ def test_dockerignore_filters_the_context(ignore: str, kept: list[str]) -> None:
 def test_no_dockerignore_sends_everything() -> None:
     names = _names(BuildContext("FROM x\n", files={"a": "1", "b/c": "2"}))
     assert names == ["Dockerfile", "a", "b/c"]
+
+
+@pytest.mark.parametrize("kind", ["images", "volumes", "networks"])
+def test_docker_unreadable_ls_output_is_a_parse_error_not_an_empty_list(kind: str) -> None:
+    from dotfiles_container_manager import OutputParseError
+
+    manager = {"images": IMAGES, "volumes": VOLUMES, "networks": NETWORKS}[kind]["docker"]
+    fake = FakeRunner("docker", result('[{"Id": "0123", "State": "runn\n'))
+    with pytest.raises(OutputParseError):
+        manager(fake).list()
+    assert len(fake.calls) == 1

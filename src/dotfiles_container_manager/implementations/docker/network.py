@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from ..cli.manager import CLIManager
 from .utils import filter_args, label_args
 
 __all__ = ["DockerNetworkManager"]
+
+_NETWORK_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def _flag(value: Any) -> bool:
@@ -71,7 +74,7 @@ class DockerNetworkManager(CLIManager, NetworkManager):
         # makes ambiguous, and no subnets: the ids it lists are inspected in one more call
         # (two processes whatever the number of networks).
         args = ["network", "ls", "-q", "--no-trunc", *filter_args(filters)]
-        ids = list(dict.fromkeys(self._lines(self._call(args))))
+        ids = self._listed(self._call(args), _NETWORK_ID)
         return [self.from_inspect(r) for r in self._inspect_records(ids)]
 
     def _connect(self, network: str, container: str, aliases: tuple[str, ...]) -> None:

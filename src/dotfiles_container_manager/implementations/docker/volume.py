@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from ..cli.manager import CLIManager
 from .utils import filter_args, label_args
 
 __all__ = ["DockerVolumeManager"]
+
+_VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class DockerVolumeManager(CLIManager, VolumeManager):
@@ -74,7 +77,7 @@ class DockerVolumeManager(CLIManager, VolumeManager):
         # makes ambiguous, and no creation time or options: the names it lists are inspected
         # in one more call (two processes whatever the number of volumes).
         args = ["volume", "ls", "-q", *filter_args(filters)]
-        names = list(dict.fromkeys(self._lines(self._call(args))))
+        names = self._listed(self._call(args), _VOLUME_NAME)
         return [self.from_inspect(r) for r in self._inspect_records(names)]
 
     def _prune(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -19,7 +20,7 @@ from ..docker.utils import filter_args
 
 __all__ = ["PodmanImageManager"]
 
-_LIST_ATTEMPTS = 5
+_LIST_ATTEMPTS = 10
 _VANISHED = re.compile(r"does not exist|image not known|no such image", re.IGNORECASE)
 
 
@@ -39,7 +40,7 @@ class PodmanImageManager(DockerImageManager):
         # podman 4.3's `images` fails when an image it is reading is removed meanwhile
         # ("retrieving parent of image …: file does not exist", "image not known"): the
         # listing is taken again, a few times, before that is an error.
-        for _ in range(_LIST_ATTEMPTS - 1):
+        for attempt in range(1, _LIST_ATTEMPTS):
             result = self._call(args, check=False)
             if result.returncode == 0:
                 return result
@@ -48,6 +49,7 @@ class PodmanImageManager(DockerImageManager):
                 result.stderr_text
             ):
                 raise failure
+            time.sleep(0.05 * attempt)  # let a removal in progress finish (2.2 s at most)
         return self._call(args)
 
     def __init__(self, runner: Runner) -> None:

@@ -535,10 +535,12 @@ class TestContainerCommands:
         assert fake.calls[1].args[-1] == "-a"
 
     def test_lifecycle_argv(self, runtime: str) -> None:
-        fake = FakeRunner(runtime, *[result("x\n") for _ in range(7)])
+        fake = FakeRunner(
+            runtime, result("x\n"), result("20\n"), *[result("x\n") for _ in range(6)]
+        )
         manager = CONTAINERS[runtime](fake)
         manager.start("c1")
-        manager.stop("c1")
+        manager.stop("c1")  # reads the container's own stop timeout first
         manager.stop("c1", timeout=5)
         manager.restart("c1", timeout=0)
         manager.kill("c1", signal="SIGTERM")
@@ -546,6 +548,7 @@ class TestContainerCommands:
         manager.unpause("c1")
         assert [c.args for c in fake.calls] == [
             ("start", "c1"),
+            ("inspect", "--format", "{{json .Config.StopTimeout}}", "c1"),
             ("stop", "c1"),
             ("stop", "-t", "5", "c1"),
             ("restart", "-t", "0", "c1"),
@@ -553,8 +556,9 @@ class TestContainerCommands:
             ("pause", "c1"),
             ("unpause", "c1"),
         ]
-        # stop may take its own timeout on top of the runner's.
-        assert fake.calls[2].timeout == fake.timeout + 5
+        # stop may take its own timeout (or the container's) on top of the runner's.
+        assert fake.calls[2].timeout == fake.timeout + 20
+        assert fake.calls[3].timeout == fake.timeout + 5
 
     def test_logs_options(self, runtime: str) -> None:
         fake = FakeRunner(runtime, recorded(runtime, "logs"))
@@ -597,7 +601,7 @@ class TestExec:
     def test_docker_not_executable_stays_126(self) -> None:
         raw = result(
             b"OCI runtime exec failed: exec failed: unable to start container process: "
-            b'exec: "/etc/passwd": permission denied: unknown\n',
+            b'exec: "/etc/passwd": permission denied: unknown\r\n',  # the daemon's CRLF
             b"",
             126,
         )
@@ -615,7 +619,13 @@ class TestExec:
         ],
     )
     def test_container_problems_raise(self, runtime: str, fixture: str, expected: Any) -> None:
-        fake = FakeRunner(runtime, recorded(runtime, fixture))
+        # The exit code is ambiguous: one inspect of the container's state decides.
+        state = {
+            "exec_missing_container": recorded(runtime, "container_inspect_missing"),
+            "exec_not_running": result("exited\n"),
+            "exec_paused": result("paused\n"),
+        }[fixture]
+        fake = FakeRunner(runtime, recorded(runtime, fixture), state)
         with pytest.raises(expected) as caught:
             CONTAINERS[runtime](fake).exec("dcm-rec-c4", ["true"])
         assert caught.value.exit_code == recorded(runtime, fixture).returncode
@@ -627,9 +637,12 @@ class TestExec:
         assert manager.exec("c1", ["sh", "-c", "exit 125"]).exit_code == 125
 
     def test_command_printing_error_prefix_is_a_result(self, runtime: str) -> None:
-        # The command's own "Error: ..." on stderr with exit 1 (or 125) is its result.
+        # The command's own "Error: ..." on stderr with exit 1 (or 125) is its result: where
+        # the code is also the CLI's own, the container's state (running) says so.
         fake = FakeRunner(runtime, result(b"", b"Error: config file not found\n", 1))
         fake.queue(result(b"", b"Error: unknown flag\n", 125))
+        if runtime == "podman":
+            fake.queue(result("running\n"))
         manager = CONTAINERS[runtime](fake)
         res = manager.exec("c1", ["myapp"])
         assert (res.exit_code, res.stderr) == (1, "Error: config file not found\n")

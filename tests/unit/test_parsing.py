@@ -378,12 +378,16 @@ class TestVolumes:
         assert docker.created == utc(2026, 11, 28, 19, 37, 2)
 
     def test_list(self, runtime: str) -> None:
-        (listed,) = VOLUMES[runtime](FakeRunner(runtime, recorded(runtime, "volume_ls"))).list()
+        fake = FakeRunner(runtime, recorded(runtime, "volume_ls"))
+        if runtime == "docker":
+            # docker's ls prints labels as "k=v,k2=v2" and no creation time: its names are
+            # inspected in a second call.
+            fake = FakeRunner(runtime, result("dcm-rec-vol\n"), recorded(runtime, "volume_inspect"))
+        (listed,) = VOLUMES[runtime](fake).list()
         inspected = DockerVolumeManager.from_inspect(
             p.first_record(recorded(runtime, "volume_inspect"))
         )
-        # docker's ls prints labels as "k=v,k2=v2" and no creation time.
-        assert replace(listed, created=inspected.created) == inspected
+        assert replace(listed, raw={}) == replace(inspected, raw={})
 
     def test_same_volume_on_both_runtimes(self) -> None:
         docker, podman = (
@@ -437,14 +441,18 @@ class TestNetworks:
         assert podman.created == utc(2026, 11, 28, 19, 37, 15)
 
     def test_list(self, runtime: str) -> None:
-        (listed,) = NETWORKS[runtime](FakeRunner(runtime, recorded(runtime, "network_ls"))).list()
+        fake = FakeRunner(runtime, recorded(runtime, "network_ls"))
         inspected = NETWORKS[runtime].from_inspect(
             p.first_record(recorded(runtime, "network_inspect"))
         )
-        assert listed.name == inspected.name
-        assert listed.labels == inspected.labels
-        assert listed.created == inspected.created
-        assert inspected.id.startswith(listed.id)  # this docker row was printed truncated
+        if runtime == "docker":
+            # docker's ls prints labels as one ambiguous string and no subnets: the ids it
+            # lists are inspected in a second call.
+            fake = FakeRunner(
+                runtime, result(inspected.id + "\n"), recorded(runtime, "network_inspect")
+            )
+        (listed,) = NETWORKS[runtime](fake).list()
+        assert replace(listed, raw={}) == replace(inspected, raw={})
 
     def test_podman_list_equals_inspect(self) -> None:
         rows = p.load_records(recorded("podman", "network_ls"))

@@ -66,7 +66,8 @@ class ErrorClassifier:
         (r"network \S+ not found|network not found", exc.NetworkNotFoundError),
         (
             r"no such image|reference does not exist|repository \S+ not found|"
-            r"manifest unknown|pull access denied",
+            r"manifest unknown|pull access denied|"
+            r"an image does not exist locally with the tag",  # push of a missing image
             exc.ImageNotFoundError,
         ),
     )
@@ -85,6 +86,8 @@ class ErrorClassifier:
         r"is not paused",
         r"is paused",
         r"cannot remove a running container",
+        r"cannot remove a paused container",
+        r"port is already allocated",
         r"conflict",
         r"is not connected",
         r"already exists in network",
@@ -163,12 +166,16 @@ class ErrorClassifier:
     def _message(text: str) -> str:
         """The most telling line: the daemon's own error, else the last line starting with
         'Error', else the last line."""
-        # cobra's trailing hints ("See 'docker run --help'.") say nothing about the failure
-        lines = [
-            ln.strip()
-            for ln in text.strip().splitlines()
-            if ln.strip() and not ln.strip().startswith(("See '", "Run '"))
-        ]
+        # cobra's trailing hints ("See 'docker run --help'.") say nothing about the failure,
+        # nor does the legacy builder's "DEPRECATED: …" banner (its indented lines included),
+        # which docker 23+ prints first on every build: both stay in .stderr only.
+        lines = []
+        in_banner = False
+        for raw in text.splitlines():
+            line = raw.strip()
+            in_banner = line.startswith("DEPRECATED:") or (in_banner and raw[:1].isspace())
+            if line and not in_banner and not line.startswith(("See '", "Run '")):
+                lines.append(line)
         if not lines:
             return ""
         for line in lines:

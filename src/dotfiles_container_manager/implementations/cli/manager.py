@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from ...core.exceptions import ContainerError, ResourceNotFoundError
+from ...core.exceptions import ContainerError, OutputParseError, ResourceNotFoundError
 from . import parsing as p
 from .command import CommandResult, Input, Runner
 
@@ -66,6 +67,39 @@ class CLIManager:
     def _inspect_record(self, ref: str) -> dict[str, Any]:
         """The first object of ``KIND inspect REF``."""
         return p.first_record(self._call([self.kind, "inspect", ref]))
+
+    def _listed(self, result: CommandResult, valid: re.Pattern[str]) -> list[str]:
+        """The names or ids an ``ls -q`` printed, one per line, each checked against
+        ``valid`` (unreadable output is an :class:`OutputParseError`, not an empty list)."""
+        lines = list(dict.fromkeys(self._lines(result)))
+        if not all(valid.fullmatch(line) for line in lines):
+            raise OutputParseError(
+                f"cannot read the output of {' '.join(result.command[1:3])}: "
+                "expected one name or id per line",
+                output=result.stdout_text,
+                command=result.command,
+                exit_code=result.returncode,
+                stderr=result.stderr_text,
+            )
+        return lines
+
+    def _inspect_records(self, refs: Sequence[str]) -> list[dict[str, Any]]:
+        """The objects of one ``KIND inspect REF...``, leaving out refs that are gone.
+
+        A listing inspects what ``ls`` printed a moment before; anything removed in between
+        makes the CLI exit 1 after printing the objects it did find. Those are the listing:
+        a resource that vanished while being listed is simply not in it.
+        """
+        if not refs:
+            return []
+        result = self._call([self.kind, "inspect", *refs], check=False)
+        if result.returncode != 0:
+            failure = self._runner.classify(result, self.error)
+            if not isinstance(failure, ResourceNotFoundError):
+                raise failure
+            if not result.stdout.strip():
+                return []  # every one of them is gone
+        return p.load_records(result)
 
     def _removed_something(self, result: CommandResult, missing: str) -> None:
         """Raise the not-found error when a forced removal exited 0 but removed nothing.

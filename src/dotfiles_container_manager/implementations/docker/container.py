@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import re
 import time
 from collections.abc import Mapping
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 
 from ...core.enums import ContainerState
-from ...core.exceptions import ContainerError, ContainerOperationError, OutputParseError
+from ...core.exceptions import (
+    ContainerConflictError,
+    ContainerError,
+    ContainerOperationError,
+    OutputParseError,
+)
 from ...core.managers.container import ContainerManager
 from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
 from ..cli import parsing as p
@@ -34,6 +41,10 @@ CLEANUP_TIMEOUT = 60.0
 #: When a create/run/start is cut short, the CLI gets SIGINT and this long to stop by
 #: itself before SIGKILL (see ``CommandRunner.run``).
 INTERRUPT_GRACE = 5.0
+_DEFAULT_STOP_TIMEOUT = 10
+# An image named by its id (or an id prefix) in `run`/`create`: docker keeps that text as
+# the container's image; podman keeps the reference the image carries.
+_IMAGE_ID_REF = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})")
 
 
 class DockerContainerManager(CLIManager, ContainerManager):
@@ -119,10 +130,18 @@ class DockerContainerManager(CLIManager, ContainerManager):
         self._stop_verb("restart", container, timeout)
 
     def _stop_verb(self, verb: str, container: str, timeout: int | None) -> None:
-        # The CLI waits up to `timeout` for the container before it kills it: the call's own
-        # limit must leave room for that wait.
+        # The CLI waits up to `timeout` (by default the container's own stop timeout) before
+        # it kills the container: the call's own limit must leave room for that wait.
+        wait = timeout if timeout is not None else self._stop_timeout_of(container)
         args = [verb, *(["-t", str(timeout)] if timeout is not None else []), container]
-        self._call(args, timeout=self._runner.timeout + (timeout or 10))
+        self._call(args, timeout=self._runner.timeout + wait)
+
+    def _stop_timeout_of(self, container: str) -> int:
+        """The container's own stop timeout (``RunConfig.stop_timeout``), else the CLI's
+        default of 10 s: read only when the caller gave none."""
+        result = self._call(["inspect", "--format", "{{json .Config.StopTimeout}}", container])
+        value = p.as_int(result.stdout_text.strip())
+        return value if value is not None and value >= 0 else _DEFAULT_STOP_TIMEOUT
 
     def _kill(self, container: str, signal: str | None) -> None:
         self._call(["kill", *(["-s", signal] if signal is not None else []), container])
@@ -171,19 +190,52 @@ class DockerContainerManager(CLIManager, ContainerManager):
     # ------------------------------------------------------------------ queries
 
     def _inspect(self, container: str) -> ContainerInfo:
-        return self.from_inspect(self._inspect_record(container))
+        return self._images_named([self.from_inspect(self._inspect_record(container))])[0]
+
+    def _images_named(self, records: builtins.list[ContainerInfo]) -> builtins.list[ContainerInfo]:
+        """Records whose ``image`` is an image id (the container was created from one) get
+        the reference the image carries, its first tag, as podman reports it.
+
+        One ``image inspect`` for all of them, and only when there are any; an image without
+        a tag (or gone) keeps the id.
+        """
+        by_id = {r.image: m.group(1) for r in records if (m := _IMAGE_ID_REF.fullmatch(r.image))}
+        if not by_id:
+            return records
+        result = self._call(
+            ["image", "inspect", "--format", "{{.Id}} {{json .RepoTags}}", *by_id.values()],
+            check=False,
+        )
+        tags: dict[str, str] = {}
+        for line in result.stdout_text.splitlines():
+            image_id, _, names = line.partition(" ")
+            try:
+                first = next(iter(p.as_list(json.loads(names))), None)
+            except ValueError:
+                continue
+            if first:
+                tags[image_id.removeprefix("sha256:")] = p.normalize_reference(first)
+        named = {}
+        for shown, prefix in by_id.items():
+            for image_id, tag in tags.items():
+                if image_id.startswith(prefix):
+                    named[shown] = tag
+        return [replace(r, image=named[r.image]) if r.image in named else r for r in records]
 
     def _list(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[ContainerInfo]:
         args = ["ps", "--no-trunc", "--format", "{{json .}}", *filter_args(filters)]
         result = self._call([*args, *self._list_all_args(all)])
         records = [self.from_ps(r) for r in p.load_records(result)]
-        return self._keep_listed(records, all)
+        return self._keep_listed(self._images_named(records), all, filters)
 
     def _list_all_args(self, all: bool) -> builtins.list[str]:
         return ["-a"] if all else []
 
     def _keep_listed(
-        self, records: builtins.list[ContainerInfo], all: bool
+        self,
+        records: builtins.list[ContainerInfo],
+        all: bool,
+        filters: dict[str, tuple[str, ...]],
     ) -> builtins.list[ContainerInfo]:
         return records
 
@@ -236,12 +288,35 @@ class DockerContainerManager(CLIManager, ContainerManager):
                 timeout=timeout,
             )
         if result.returncode != 0 and self._exec_cli_failed(result):
-            failure = self._runner.classify(result, self.error)
-            # Only a failure the classifier recognises (missing container, not running,
-            # runtime down) is the CLI's own; anything else is the command's exit status.
-            if type(failure) is not self.error:
-                raise failure
-        return self._exec_result(result)
+            self._raise_unless_running(container, result)
+        return self._exec_result(result, user)
+
+    def _raise_unless_running(self, container: str, result: CommandResult) -> None:
+        """Raise the CLI's own failure of an exec, decided from the container's state.
+
+        The exit code the CLI uses for its own errors (docker: 1; podman: 125, 255) may also
+        be the command's, and the command may print the same words. One ``inspect``, on this
+        path only, decides: a container that is missing or not running is the CLI's failure;
+        a running one means the command ran and this is its exit status.
+        """
+        state = self._call(
+            ["inspect", "--type", "container", "--format", "{{.State.Status}}", container],
+            check=False,
+        )
+        if state.returncode != 0:
+            raise self._runner.classify(state, self.error)
+        status = ContainerState.parse(state.stdout_text.strip())
+        if status is ContainerState.RUNNING:
+            return
+        failure = self._runner.classify(result, self.error)
+        if not isinstance(failure, ContainerConflictError):
+            failure = ContainerConflictError(
+                f"container {container} is {status.value}: {failure}",
+                command=result.command,
+                exit_code=result.returncode,
+                stderr=result.stderr_text,
+            )
+        raise failure
 
     def _exec_cli_failed(self, result: CommandResult) -> bool:
         """True when a non-zero exit is the CLI's own failure, not the command's exit code.
@@ -254,15 +329,27 @@ class DockerContainerManager(CLIManager, ContainerManager):
             ("Error response from daemon", "Error: No such container")
         )
 
-    def _exec_result(self, result: CommandResult) -> ExecResult:
-        # docker prints OCI "cannot start" errors on stdout with 126 even when the binary is
-        # missing; podman uses 127 on stderr. Report 127 + stderr on both.
+    def _exec_result(self, result: CommandResult, user: str | None) -> ExecResult:
+        # docker reports an exec it could not start (missing binary, missing user) with 126
+        # and the daemon's message on stdout; podman uses 127 (missing binary) or 255
+        # (missing user) with the message on stderr. Report 127 / 126 + stderr on both.
         code, out, err = result.returncode, result.stdout, result.stderr
-        if code == 126 and b"OCI runtime exec failed" in out:
-            err, out = out + err, b""
+        if code == 126 and not err and self._daemon_exec_error(out):
+            err, out = out, b""
             if _NOT_FOUND_EXEC.search(err.decode("utf-8", errors="replace")):
                 code = 127
         return ExecResult(exit_code=code, stdout_bytes=out, stderr_bytes=err)
+
+    @staticmethod
+    def _daemon_exec_error(out: bytes) -> bool:
+        """True when stdout is the daemon's own report of an exec it could not start.
+
+        The container is running either way, so its state cannot tell; what tells is the
+        framing: the API server writes its error as the stream's only line, ended by CRLF,
+        before any output of the command (which never ran). A command that prints the same
+        words with a plain newline, or anything else besides, keeps its own result.
+        """
+        return out.endswith(b"\r\n") and out.count(b"\n") == 1 and not out.startswith(b"\r")
 
     def _wait(self, container: str, timeout: float | None) -> int:
         result = self._call(["wait", container], timeout=timeout)

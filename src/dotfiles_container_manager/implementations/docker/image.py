@@ -41,6 +41,7 @@ _BUILD_ARGS_ALLOWED = frozenset(
         "BUILDKIT_MULTI_PLATFORM",
     }
 )
+_LISTED_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
 _ID_LINE = re.compile(r"^(?:deleted:\s*)?(sha256:)?([0-9a-f]{64})$", re.IGNORECASE)
 
 
@@ -138,11 +139,9 @@ class DockerImageManager(CLIManager, ImageManager):
         # docker's `images` output has no labels and only approximate sizes, so the ids it
         # lists are inspected in one more call (two processes whatever the number of images).
         args = ["images", "-q", "--no-trunc", *(["-a"] if all else []), *filter_args(filters)]
-        ids = list(dict.fromkeys(self._lines(self._call(args))))
-        if not ids:
-            return []
-        records = p.load_records(self._call(["image", "inspect", *ids]))
-        return [self.from_inspect(r) for r in records]
+        # An image removed between the two calls is left out, not an error.
+        ids = self._listed(self._call(args), _LISTED_ID)
+        return [self.from_inspect(r) for r in self._inspect_records(ids)]
 
     def _prune(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:
         args = ["image", "prune", "-f", *(["-a"] if all else []), *filter_args(filters)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from ..cli.manager import CLIManager
 from .utils import filter_args, label_args
 
 __all__ = ["DockerVolumeManager"]
+
+_VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class DockerVolumeManager(CLIManager, VolumeManager):
@@ -70,10 +73,12 @@ class DockerVolumeManager(CLIManager, VolumeManager):
         return self.from_inspect(self._inspect_record(name))
 
     def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[VolumeInfo]:
-        # One `volume ls` call. docker's does not print creation times or options: those are
-        # None/empty there (`inspect` has them).
-        args = ["volume", "ls", "--format", "{{json .}}", *filter_args(filters)]
-        return [self.from_inspect(r) for r in p.load_records(self._call(args))]
+        # `volume ls` prints labels as one "k=v,k2=v2" string, which a value holding ",x="
+        # makes ambiguous, and no creation time or options: the names it lists are inspected
+        # in one more call (two processes whatever the number of volumes).
+        args = ["volume", "ls", "-q", *filter_args(filters)]
+        names = self._listed(self._call(args), _VOLUME_NAME)
+        return [self.from_inspect(r) for r in self._inspect_records(names)]
 
     def _prune(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:
         # Every unused volume, named or anonymous. docker's API 1.42+ prunes only anonymous

@@ -8,7 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from ...core.enums import ContainerState
-from ...core.types import ContainerInfo
+from ...core.exceptions import ContainerConflictError
+from ...core.types import ContainerInfo, ExecResult
 from ..cli import parsing as p
 from ..cli.command import CommandResult
 from ..docker.container import DockerContainerManager
@@ -35,14 +36,44 @@ class PodmanContainerManager(DockerContainerManager):
         return ["-a"]
 
     def _keep_listed(
-        self, records: builtins.list[ContainerInfo], all: bool
+        self,
+        records: builtins.list[ContainerInfo],
+        all: bool,
+        filters: dict[str, tuple[str, ...]],
     ) -> builtins.list[ContainerInfo]:
-        return records if all else [r for r in records if r.state in _LISTED_WITHOUT_ALL]
+        # A status filter picks the states itself: docker's `ps --filter status=exited`
+        # lists exited containers without -a.
+        if all or "status" in filters:
+            return records
+        return [r for r in records if r.state in _LISTED_WITHOUT_ALL]
 
     def _exec_cli_failed(self, result: CommandResult) -> bool:
         # podman: 125 for its own errors (missing container), 255 for a container that is
         # not running; 126/127 are "cannot start the command", reported as the exit code.
+        # The container's state then decides (_raise_unless_running).
         return result.returncode in (125, 255) and result.stderr_text.lstrip().startswith("Error:")
+
+    def _exec_result(self, result: CommandResult, user: str | None) -> ExecResult:
+        # An exec as a user the container does not have: podman exits 255, docker 126 (the
+        # command could not start). The container is running (checked): report 126 as docker.
+        if (
+            result.returncode == 255
+            and user is not None
+            and result.stderr_text.lstrip().startswith("Error: unable to find user")
+        ):
+            return ExecResult(exit_code=126, stdout_bytes=result.stdout, stderr_bytes=result.stderr)
+        return super()._exec_result(result, user)
+
+    def _stop_verb(self, verb: str, container: str, timeout: int | None) -> None:
+        # podman refuses to stop or restart a paused container ("state improper"); docker
+        # does both. Thaw it first, as docker does, then stop/restart it.
+        try:
+            super()._stop_verb(verb, container, timeout)
+        except ContainerConflictError:
+            if self._inspect(container).state is not ContainerState.PAUSED:
+                raise
+            self._unpause(container)
+            super()._stop_verb(verb, container, timeout)
 
     @staticmethod
     def from_inspect(data: Mapping[str, Any]) -> ContainerInfo:

@@ -10,6 +10,7 @@ from typing import Any
 from ...core.types import NetworkInfo
 from ..cli import parsing as p
 from ..docker.network import DockerNetworkManager
+from ..docker.utils import filter_args
 
 __all__ = ["PodmanNetworkManager"]
 
@@ -20,8 +21,9 @@ class PodmanNetworkManager(DockerNetworkManager):
 
     def _by_name(self, network: str) -> str:
         # podman 4.3 cannot find a network by its full id for rm/disconnect, and removing by
-        # an id prefix skips the in-use check: act on the name, found through inspect.
-        if re.fullmatch(r"[0-9a-f]{12,64}", network):
+        # an id prefix (of any length: `rm 17c37128` removed a network in use) skips the
+        # in-use check: act on the name, found through inspect. A hex name resolves to itself.
+        if re.fullmatch(r"[0-9a-f]{1,64}", network):
             return self._inspect(network).name
         return network
 
@@ -33,6 +35,11 @@ class PodmanNetworkManager(DockerNetworkManager):
 
     def _disconnect(self, network: str, container: str, force: bool) -> None:
         super()._disconnect(self._by_name(network), container, force)
+
+    def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[NetworkInfo]:
+        # One call: podman's `network ls` JSON is inspect-shaped, labels as an object.
+        args = ["network", "ls", "--format", "{{json .}}", *filter_args(filters)]
+        return [self.from_ls(r) for r in p.load_records(self._call(args))]
 
     def _created_id(self, name: str, lines: builtins.list[str]) -> str:
         return self._inspect(name).id

@@ -331,18 +331,31 @@ def test_podman_network_removal_by_any_id_prefix_acts_on_the_name(prefix: str) -
 # --------------------------------------------------------------------------- 11. list labels
 
 
-def test_docker_volume_and_network_lists_read_labels_from_inspect() -> None:
+def test_docker_lists_inspect_only_rows_with_ambiguous_labels() -> None:
+    """docker's `ls` prints labels as "k=v,k2=v2": a row whose string holds a comma is
+    inspected (one more call for all of them); the others come from the listing."""
     volume = json.loads(recorded("docker", "volume_inspect").stdout)
     volume[0]["Labels"] = {"k": "a,b=c", "x": "1"}
-    fake = FakeRunner("docker", result("dcm-rec-vol\n"), result(json.dumps(volume)))
-    assert [v.labels for v in VOLUMES["docker"](fake).list()] == [{"k": "a,b=c", "x": "1"}]
-    assert fake.calls[0].args[:3] == ("volume", "ls", "-q")
+    rows = [
+        {"Name": "dcm-rec-vol", "Driver": "local", "Labels": "k=a,b=c,x=1"},
+        {"Name": "plain", "Driver": "local", "Labels": "only=1"},
+    ]
+    fake = FakeRunner(
+        "docker", result("\n".join(json.dumps(r) for r in rows)), result(json.dumps(volume))
+    )
+    listed = VOLUMES["docker"](fake).list()
+    assert [v.labels for v in listed] == [{"k": "a,b=c", "x": "1"}, {"only": "1"}]
+    assert fake.calls[1].args == ("volume", "inspect", "dcm-rec-vol")
     network = json.loads(recorded("docker", "network_inspect").stdout)
     network[0]["Labels"] = {"k": "a,b=c", "x": "1"}
-    fake = FakeRunner("docker", result(network[0]["Id"] + "\n"), result(json.dumps(network)))
-    (listed,) = NETWORKS["docker"](fake).list()
-    assert listed.labels == {"k": "a,b=c", "x": "1"}
-    assert listed.subnets  # inspect has them; `network ls` did not
+    row = {"ID": network[0]["Id"], "Name": network[0]["Name"], "Labels": "k=a,b=c,x=1"}
+    fake = FakeRunner("docker", result(json.dumps(row)), result(json.dumps(network)))
+    (listed_net,) = NETWORKS["docker"](fake).list()
+    assert listed_net.labels == {"k": "a,b=c", "x": "1"}
+    # no comma anywhere: one call
+    fake = FakeRunner("docker", result(json.dumps(rows[1])))
+    assert [v.name for v in VOLUMES["docker"](fake).list()] == ["plain"]
+    assert len(fake.calls) == 1
 
 
 # --------------------------------------------------------------------------- 13. stop timeout

@@ -380,9 +380,8 @@ class TestVolumes:
     def test_list(self, runtime: str) -> None:
         fake = FakeRunner(runtime, recorded(runtime, "volume_ls"))
         if runtime == "docker":
-            # docker's ls prints labels as "k=v,k2=v2" and no creation time: its names are
-            # inspected in a second call.
-            fake = FakeRunner(runtime, result("dcm-rec-vol\n"), recorded(runtime, "volume_inspect"))
+            # two labels print as "k=v,k2=v2", ambiguous: the row is inspected
+            fake.queue(recorded(runtime, "volume_inspect"))
         (listed,) = VOLUMES[runtime](fake).list()
         inspected = DockerVolumeManager.from_inspect(
             p.first_record(recorded(runtime, "volume_inspect"))
@@ -441,18 +440,14 @@ class TestNetworks:
         assert podman.created == utc(2026, 11, 28, 19, 37, 15)
 
     def test_list(self, runtime: str) -> None:
-        fake = FakeRunner(runtime, recorded(runtime, "network_ls"))
+        (listed,) = NETWORKS[runtime](FakeRunner(runtime, recorded(runtime, "network_ls"))).list()
         inspected = NETWORKS[runtime].from_inspect(
             p.first_record(recorded(runtime, "network_inspect"))
         )
-        if runtime == "docker":
-            # docker's ls prints labels as one ambiguous string and no subnets: the ids it
-            # lists are inspected in a second call.
-            fake = FakeRunner(
-                runtime, result(inspected.id + "\n"), recorded(runtime, "network_inspect")
-            )
-        (listed,) = NETWORKS[runtime](fake).list()
-        assert replace(listed, raw={}) == replace(inspected, raw={})
+        assert listed.name == inspected.name
+        assert listed.labels == inspected.labels
+        assert listed.created == inspected.created
+        assert inspected.id.startswith(listed.id)  # this docker row was printed truncated
 
     def test_podman_list_equals_inspect(self) -> None:
         rows = p.load_records(recorded("podman", "network_ls"))

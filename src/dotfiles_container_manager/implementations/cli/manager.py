@@ -83,6 +83,29 @@ class CLIManager:
             )
         return lines
 
+    def _exact_labels(
+        self, rows: list[dict[str, Any]], key: str, inspect_key: str
+    ) -> list[dict[str, Any]]:
+        """List rows whose labels are exact: docker's ``ls`` prints labels as one
+        ``k=v,k2=v2`` string, ambiguous once a value holds a comma, so the rows whose string
+        holds one are replaced by their ``inspect`` objects, fetched in one more call.
+        Labels printed as an object (podman), or without a comma, need nothing more: one
+        process in the common case."""
+        ambiguous = [
+            p.as_str(row.get(key))
+            for row in rows
+            if isinstance(row.get("Labels"), str) and "," in row["Labels"]
+        ]
+        if not ambiguous:
+            return rows
+        exact = {p.as_str(r.get(inspect_key)): r for r in self._inspect_records(ambiguous)}
+        # A row that vanished before its inspect is left out, as the listing's own would be.
+        return [
+            exact.get(ref, row)
+            for row in rows
+            if (ref := p.as_str(row.get(key))) in exact or ref not in ambiguous
+        ]
+
     def _inspect_records(self, refs: Sequence[str]) -> list[dict[str, Any]]:
         """The objects of one ``KIND inspect REF...``, leaving out refs that are gone.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,8 +14,6 @@ from ..cli.manager import CLIManager
 from .utils import filter_args, label_args
 
 __all__ = ["DockerNetworkManager"]
-
-_NETWORK_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def _flag(value: Any) -> bool:
@@ -70,12 +67,11 @@ class DockerNetworkManager(CLIManager, NetworkManager):
         return self.from_inspect(self._inspect_record(network))
 
     def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[NetworkInfo]:
-        # `network ls` prints labels as one "k=v,k2=v2" string, which a value holding ",x="
-        # makes ambiguous, and no subnets: the ids it lists are inspected in one more call
-        # (two processes whatever the number of networks).
-        args = ["network", "ls", "-q", "--no-trunc", *filter_args(filters)]
-        ids = self._listed(self._call(args), _NETWORK_ID)
-        return [self.from_inspect(r) for r in self._inspect_records(ids)]
+        # One `network ls` call (docker's rows have no subnets); rows whose labels are
+        # ambiguous are inspected (see _exact_labels).
+        args = ["network", "ls", "--no-trunc", "--format", "{{json .}}", *filter_args(filters)]
+        rows = self._exact_labels(p.load_records(self._call(args)), "ID", "Id")
+        return [self.from_inspect(r) if "Id" in r else self.from_ls(r) for r in rows]
 
     def _connect(self, network: str, container: str, aliases: tuple[str, ...]) -> None:
         args = ["network", "connect"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,8 +14,6 @@ from ..cli.manager import CLIManager
 from .utils import filter_args, label_args
 
 __all__ = ["DockerVolumeManager"]
-
-_VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class DockerVolumeManager(CLIManager, VolumeManager):
@@ -73,12 +70,11 @@ class DockerVolumeManager(CLIManager, VolumeManager):
         return self.from_inspect(self._inspect_record(name))
 
     def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[VolumeInfo]:
-        # `volume ls` prints labels as one "k=v,k2=v2" string, which a value holding ",x="
-        # makes ambiguous, and no creation time or options: the names it lists are inspected
-        # in one more call (two processes whatever the number of volumes).
-        args = ["volume", "ls", "-q", *filter_args(filters)]
-        names = self._listed(self._call(args), _VOLUME_NAME)
-        return [self.from_inspect(r) for r in self._inspect_records(names)]
+        # One `volume ls` call; docker's rows have no creation time or options (inspect has
+        # them), and rows whose labels are ambiguous are inspected (see _exact_labels).
+        args = ["volume", "ls", "--format", "{{json .}}", *filter_args(filters)]
+        rows = self._exact_labels(p.load_records(self._call(args)), "Name", "Name")
+        return [self.from_inspect(r) for r in rows]
 
     def _prune(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:
         # Every unused volume, named or anonymous. docker's API 1.42+ prunes only anonymous

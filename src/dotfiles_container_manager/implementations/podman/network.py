@@ -10,7 +10,6 @@ from typing import Any
 from ...core.types import NetworkInfo
 from ..cli import parsing as p
 from ..docker.network import DockerNetworkManager
-from ..docker.utils import filter_args
 
 __all__ = ["PodmanNetworkManager"]
 
@@ -35,11 +34,6 @@ class PodmanNetworkManager(DockerNetworkManager):
 
     def _disconnect(self, network: str, container: str, force: bool) -> None:
         super()._disconnect(self._by_name(network), container, force)
-
-    def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[NetworkInfo]:
-        # One call: podman's `network ls` JSON is inspect-shaped, labels as an object.
-        args = ["network", "ls", "--format", "{{json .}}", *filter_args(filters)]
-        return [self.from_ls(r) for r in p.load_records(self._call(args))]
 
     def _created_id(self, name: str, lines: builtins.list[str]) -> str:
         return self._inspect(name).id

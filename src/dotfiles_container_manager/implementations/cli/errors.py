@@ -57,7 +57,7 @@ class ErrorClassifier:
         (r"network \S+ not found|network not found", exc.NetworkNotFoundError),
         (
             r"no such image|reference does not exist|repository \S+ not found|"
-            r"manifest unknown|pull access denied",
+            r"manifest unknown|pull access denied|does not exist locally",
             exc.ImageNotFoundError,
         ),
     )
@@ -76,6 +76,8 @@ class ErrorClassifier:
         r"is not paused",
         r"is paused",
         r"cannot remove a running container",
+        r"cannot remove a paused container",
+        r"cannot start a paused container",
         r"conflict",
         r"is not connected",
         r"already exists in network",

@@ -35,4 +35,5 @@ class PodmanErrorClassifier(ErrorClassifier):
         r"cannot remove container .* as it is running",
         r"state improper",
         r"already connected",
+        r"more than one tag",  # rmi of an id with several tags: "please force removal"
     )

@@ -101,7 +101,8 @@ COMMAND_STATUSES = {"run_exit_42", "exec_ok", "exec_missing_binary"}
 
 # Failures seen on the real runtimes (stderr as printed) that have no recorded fixture yet:
 # docker's wrong-state refusals for a paused container, podman's refusal to remove by id an
-# image with several tags, docker's push of an image that is not there.
+# image with several tags, docker's push of an image that is not there, podman's disconnect
+# of a container that was connected before.
 OBSERVED: list[tuple[str, str, int, Kind, Kind]] = [
     (
         "docker",
@@ -126,6 +127,13 @@ OBSERVED: list[tuple[str, str, int, Kind, Kind]] = [
         125,
         ImageError,
         ImageConflictError,
+    ),
+    (
+        "podman",
+        'Error: container c40951b18e8d is not connected to CNI network "dcm-n": network not found',
+        125,
+        NetworkError,
+        NetworkConflictError,
     ),
     (
         "docker",

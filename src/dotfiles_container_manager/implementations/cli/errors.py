@@ -65,6 +65,9 @@ class ErrorClassifier:
     generic_not_found: tuple[str, ...] = (r"no such object",)
     #: Pull attempts that found nothing (docker: "Unable to find image 'x' locally").
     pull_failed: tuple[str, ...] = (r"unable to find image '[^']*' locally", r"trying to pull ")
+    #: Conflicts whose message also names a missing thing, read before the not-found patterns
+    #: (podman: 'container x is not connected to CNI network "n": network not found').
+    conflict_first: tuple[str, ...] = ()
     #: Already exists / in use / wrong state.
     conflict: tuple[str, ...] = (
         r"already exists",
@@ -90,6 +93,7 @@ class ErrorClassifier:
         self._generic_not_found = _rx(*self.generic_not_found)
         self._pull_failed = _rx(*self.pull_failed)
         self._conflict = _rx(*self.conflict)
+        self._conflict_first = _rx(*self.conflict_first) if self.conflict_first else None
 
     def classify(self, result: CommandResult, error: _Kind) -> exc.ContainerError:
         """The exception for a failed ``result`` of an operation whose error class is
@@ -126,6 +130,8 @@ class ErrorClassifier:
                 output=f"{result.stdout_text}\n{stderr}".strip(),
             )
         not_found, conflict = _FAMILY.get(error, (None, None))
+        if conflict is not None and self._conflict_first and self._conflict_first.search(text):
+            return make(conflict)
         for pattern, kind in self._not_found:
             if pattern.search(text):
                 return make(kind)

@@ -28,6 +28,7 @@ class PodmanErrorClassifier(ErrorClassifier):
         (r"image not known|did not resolve to an alias", exc.ImageNotFoundError),
         *ErrorClassifier.not_found,
     )
+    conflict_first = (r"is not connected to (?:cni )?network",)
     conflict = (
         *ErrorClassifier.conflict,
         r"being used",

@@ -225,8 +225,8 @@ class FakeNetworkManager(NetworkManager):
                 {"network": network, "container": container, "aliases": aliases},
             )
             argv = ["network", "connect", network, container]
+            c = s.container(container, argv)  # both CLIs look for the container first
             found = s.network(network, argv)
-            c = s.container(container, argv)
             if found.name in c.networks:
                 raise s.error(
                     NetworkConflictError,
@@ -247,8 +247,8 @@ class FakeNetworkManager(NetworkManager):
                 {"network": network, "container": container, "force": force},
             )
             argv = ["network", "disconnect", network, container]
-            found = s.network(network, argv)
             c = s.container(container, argv)
+            found = s.network(network, argv)
             if c.networks.get(found.name) is not found:
                 raise s.error(
                     NetworkConflictError,

@@ -6,7 +6,7 @@ container), and its command prefix starts the command. The most specific target 
 (container, then image, then any); among equals, the rule added last.
 
 Without a rule, a few commands behave as a busybox image's would (``true``, ``false``,
-``echo``, ``sleep``, ``pwd``, ``env``, ``printenv``, ``hostname``, ``cat`` of its standard
+``echo``, ``sleep``, ``pwd``, ``env``, ``hostname``, ``cat`` of its standard
 input, and ``sh -c "exit N"``). Any other ``exec`` is a missing executable (127); any other
 main command runs until it is stopped.
 """
@@ -85,11 +85,8 @@ def _simple(argv: Sequence[str], env: Mapping[str, str], working_dir: str) -> Ex
         return ExecResult(0)
     if name == "pwd" and not args:
         return ExecResult(0, f"{working_dir}\n".encode())
-    if name in ("env", "printenv") and not args:
+    if name == "env" and not args:
         return ExecResult(0, _lines([f"{k}={v}" for k, v in env.items()]))
-    if name == "printenv":
-        values = [env[a] for a in args if a in env]
-        return ExecResult(0 if len(values) == len(args) else 1, _lines(values))
     if name == "hostname" and not args:
         return ExecResult(0, f"{env.get('HOSTNAME', '')}\n".encode())
     if name in _SHELLS and len(args) == 2 and args[0] == "-c":

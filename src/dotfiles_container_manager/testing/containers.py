@@ -443,12 +443,15 @@ class FakeContainerManager(ContainerManager):
                     code=125,
                 )
         cfg = image.config
+        # As the CLI receives them: --entrypoint takes the first word (and drops the image's
+        # CMD); the other words, then the command, follow the image. An empty command gives
+        # no words, so the image's CMD applies.
         if config.entrypoint is not None:
-            entrypoint = tuple(config.entrypoint)
-            cmd = tuple(config.command or ())
+            entrypoint = tuple(config.entrypoint[:1])
+            cmd = (*config.entrypoint[1:], *(config.command or ()))
         else:
             entrypoint = tuple(cfg.get("Entrypoint") or ())
-            cmd = tuple(config.command if config.command is not None else cfg.get("Cmd") or ())
+            cmd = tuple(config.command or cfg.get("Cmd") or ())
         if not entrypoint and not cmd:
             raise s.error(
                 ContainerOperationError,

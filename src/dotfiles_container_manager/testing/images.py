@@ -213,7 +213,7 @@ class FakeImageManager(ImageManager):
             if s.podman or running:
                 s.untag(ref)  # the containers keep the image, now untagged
                 return
-        if s.children(image):
+        if s.children(image) and not s.podman:
             s.untag(ref)  # the image stays, as the untagged parent of another
             return
         s.delete_image(image)
@@ -221,7 +221,7 @@ class FakeImageManager(ImageManager):
     def _remove_id(self, image: Image, given: str, force: bool, argv: Sequence[str]) -> None:
         s = self._s
         short = image.id[7:19]
-        if s.children(image):
+        if s.children(image) and not s.podman:  # podman deletes it; its child stays
             raise s.error(
                 ImageConflictError,
                 f"conflict: unable to delete {short} (cannot be forced) - image has dependent "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import TypeVar
 
 from ..core.types import ExecResult
@@ -142,19 +143,24 @@ def exec_result(store: Store, container: Container, call: ExecCall) -> ExecResul
     return found if found is not None else _not_found(store, call.command)
 
 
+@lru_cache(maxsize=64)
+def _sleeper(duration: str) -> Main:
+    try:
+        return Main(sleep=float(duration))
+    except ValueError:
+        return SERVICE  # "infinity", or a suffix: runs until stopped
+
+
 def main_for(store: Store, container: Container) -> Main:
     """What the container's main process does when it starts."""
     argv = container.argv
-    rule = _best(store, store.run_rules, container, argv)
-    if rule is not None:
-        return rule.main
+    if store.run_rules:
+        rule = _best(store, store.run_rules, container, argv)
+        if rule is not None:
+            return rule.main
     name = _name(argv)
     if name == "sleep" and len(argv) == 2:
-        try:
-            seconds = float(argv[1])
-        except ValueError:
-            return SERVICE  # "infinity", or a suffix: runs until stopped
-        return Main(sleep=seconds)
+        return _sleeper(argv[1])
     if name in ("cat", *_SHELLS) and len(argv) == 1:
         return Main(exit_code=0)  # standard input is empty: they end at once
     env = {**container.env, "HOSTNAME": container.hostname}

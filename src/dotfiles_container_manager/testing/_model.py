@@ -9,9 +9,9 @@ unchanged containers builds no record at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ..core.enums import ContainerState
 from ..core.types import ContainerInfo, ExecResult, ImageInfo, NetworkInfo, PortMapping, RunConfig
@@ -30,19 +30,19 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """One public call the fake engine received (``engine.calls``).
 
     ``manager`` is ``"images"``, ``"containers"``, ``"volumes"``, ``"networks"`` or
     ``"engine"``; ``method`` the public method's name (``"run"``, ``"exec"``...); ``args`` its
     arguments by parameter name, as the engine received them after the checks (a
-    ``RunConfig``, an id or a name as given, a filters mapping of tuples...).
+    ``RunConfig``, an id or a name as given, a filters mapping of tuples...). A named tuple:
+    cheap to make, since every call makes one.
     """
 
     manager: str
     method: str
-    args: Mapping[str, Any] = field(default_factory=dict)
+    args: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -112,15 +112,21 @@ class Image:
     """A local image: its config (docker's ``Config`` shape), tags and lineage."""
 
     __slots__ = (
+        "cmd",
         "config",
         "created",
+        "entrypoint",
+        "env",
         "id",
         "info",
         "labels",
         "parent",
         "size",
         "tags",
+        "user",
         "users",
+        "volumes",
+        "working_dir",
     )
 
     def __init__(
@@ -133,8 +139,17 @@ class Image:
         size: int = 0,
     ) -> None:
         self.id = image_id
-        self.config = config
+        self.config = config  # never changed once made: what containers start from
         self.labels: dict[str, str] = dict(config.get("Labels") or {})
+        self.env: dict[str, str] = {}
+        for item in config.get("Env") or ():
+            key, _, value = str(item).partition("=")
+            self.env[key] = value
+        self.entrypoint: tuple[str, ...] = tuple(config.get("Entrypoint") or ())
+        self.cmd: tuple[str, ...] = tuple(config.get("Cmd") or ())
+        self.working_dir: str = config.get("WorkingDir") or ""
+        self.user: str = config.get("User") or ""
+        self.volumes: tuple[str, ...] = tuple(config.get("Volumes") or ())
         self.created = created
         self.parent = parent
         self.size = size
@@ -146,7 +161,7 @@ class Image:
 class Volume:
     """A volume: named, or anonymous (64 hex, made for an image's ``VOLUME``)."""
 
-    __slots__ = ("created", "driver", "info", "labels", "mountpoint", "name", "options", "users")
+    __slots__ = ("created", "driver", "labels", "mountpoint", "name", "options", "users")
 
     def __init__(
         self,
@@ -165,7 +180,6 @@ class Volume:
         self.created = created
         self.mountpoint = mountpoint
         self.users: set[str] = set()
-        self.info: Any = None  # VolumeInfo, built on first read
 
 
 class Network:

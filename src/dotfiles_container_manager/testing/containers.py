@@ -442,16 +442,15 @@ class FakeContainerManager(ContainerManager):
                     argv,
                     code=125,
                 )
-        cfg = image.config
         # As the CLI receives them: --entrypoint takes the first word (and drops the image's
         # CMD); the other words, then the command, follow the image. An empty command gives
         # no words, so the image's CMD applies.
         if config.entrypoint is not None:
             entrypoint = tuple(config.entrypoint[:1])
-            cmd = (*config.entrypoint[1:], *(config.command or ()))
+            cmd: tuple[str, ...] = (*config.entrypoint[1:], *(config.command or ()))
         else:
-            entrypoint = tuple(cfg.get("Entrypoint") or ())
-            cmd = tuple(config.command or cfg.get("Cmd") or ())
+            entrypoint = image.entrypoint
+            cmd = tuple(config.command) if config.command else image.cmd
         if not entrypoint and not cmd:
             raise s.error(
                 ContainerOperationError,
@@ -461,11 +460,7 @@ class FakeContainerManager(ContainerManager):
                 argv,
                 code=125,
             )
-        env: dict[str, str] = {}
-        for item in cfg.get("Env") or ():
-            key, _, value = str(item).partition("=")
-            env[key] = value
-        env.update(config.environment)
+        env = {**image.env, **config.environment} if config.environment else dict(image.env)
         container = Container(
             s.new_id(b"container"),
             name or s.new_name(),
@@ -476,8 +471,8 @@ class FakeContainerManager(ContainerManager):
             cmd=cmd,
             env=env,
             labels={**image.labels, **config.labels},
-            working_dir=config.working_dir or cfg.get("WorkingDir") or "",
-            user=config.user or cfg.get("User") or "",
+            working_dir=config.working_dir or image.working_dir,
+            user=config.user or image.user,
             created=s.now(),
             seq=s.new_seq(),
         )
@@ -485,7 +480,6 @@ class FakeContainerManager(ContainerManager):
         s.containers[container.id] = container
         s.container_names[container.name] = container
         image.users.add(container.id)
-        image.info = None
         targets = set()
         for mount in config.volumes:
             targets.add(mount.target)
@@ -495,7 +489,7 @@ class FakeContainerManager(ContainerManager):
             volume = s.volumes.get(mount.source) or self._new_volume(mount.source)
             volume.users.add(container.id)
             container.mounts.append(("volume", volume.name, mount.target, mount.read_only))
-        for path in cfg.get("Volumes") or {}:
+        for path in image.volumes:
             if path not in targets:
                 volume = self._new_volume(s.new_id(b"volume"))
                 volume.users.add(container.id)
@@ -688,11 +682,9 @@ class FakeContainerManager(ContainerManager):
         image = s.images.get(c.image_id)
         if image is not None:
             image.users.discard(c.id)
-            image.info = None
         for kind, source, _, _ in c.mounts:
             if kind == "volume" and source in s.volumes:
                 s.volumes[source].users.discard(c.id)
-                s.volumes[source].info = None
         if volumes:
             for name in c.anonymous:
                 volume = s.volumes.get(name)

@@ -101,7 +101,7 @@ def parse(text: str) -> list[Instruction]:
         if not buffer:
             start = number
         if stripped.endswith(escape):
-            buffer.append(stripped[:-1])
+            buffer.append(stripped[:-1].strip())
             continue
         buffer.append(stripped)
         joined = " ".join(part for part in buffer if part).strip()

@@ -7,6 +7,8 @@ without any runtime: validation parity, scripting, records, threads, speed.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -798,6 +800,19 @@ def test_lifecycles_are_fast() -> None:
         c.stop(cid)
         c.remove(cid)
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_example_passes_under_pytest() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "test_with_fake_engine.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " passed" in done.stdout and "failed" not in done.stdout
 
 
 # --------------------------------------------------------------------------- the Dockerfile reader

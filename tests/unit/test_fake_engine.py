@@ -42,7 +42,13 @@ from dotfiles_container_manager import (
     VolumeMount,
     VolumeNotFoundError,
 )
-from dotfiles_container_manager.testing import Call, ExecCall, FakeEngine, use_engine
+from dotfiles_container_manager.testing import (
+    Call,
+    ExecCall,
+    FakeEngine,
+    FakePodmanEngine,
+    use_engine,
+)
 from dotfiles_container_manager.testing.dockerfile import parse, substitute
 
 from .test_reliability_unit import BAD_INPUT
@@ -72,6 +78,7 @@ def test_engine_identity() -> None:
     assert isinstance(docker, ContainerEngine) and isinstance(podman, FakeEngine)
     assert (docker.runtime, podman.runtime) == (ContainerRuntime.DOCKER, ContainerRuntime.PODMAN)
     assert FakeEngine("PODMAN").runtime is ContainerRuntime.PODMAN
+    assert FakePodmanEngine().networks.exists("podman") and type(podman) is FakePodmanEngine
     assert docker.command == "" and docker.host is None and docker.context is None
     assert docker.probe() is ContainerRuntime.DOCKER and podman.is_available()
     assert docker.version() == "20.10.24" and podman.version() == "4.3.1"

@@ -60,7 +60,8 @@ class FakeEngine(ContainerEngine):
         *,
         registry: Iterable[str] = (),
     ) -> FakeEngine:
-        kind = FakePodmanEngine if _runtime(runtime) is ContainerRuntime.PODMAN else FakeEngine
+        podman = _runtime(runtime) is ContainerRuntime.PODMAN
+        kind = cls if cls is not FakeEngine else FakePodmanEngine if podman else FakeEngine
         return super().__new__(kind)
 
     def __init__(
@@ -72,7 +73,7 @@ class FakeEngine(ContainerEngine):
     ) -> None:
         if isinstance(images, str) or isinstance(registry, str):
             raise InvalidConfigError("images", images, "must be a list of references")
-        self._store = store = Store(_runtime(runtime))
+        self._store = store = Store(self.runtime)  # as __new__ chose the class
         predefined(store)
         for reference in images:
             store.seed(reference)
@@ -118,17 +119,20 @@ class FakeEngine(ContainerEngine):
 
     def probe(self) -> ContainerRuntime:
         """The runtime it behaves as: a fake engine always answers."""
-        self._store.record("engine", "probe", {})
+        with self._store.lock:
+            self._store.record("engine", "probe", {})
         return self.runtime
 
     def version(self) -> str:
         """The version of the runtime it behaves as (docker 20.10.24, podman 4.3.1)."""
-        self._store.record("engine", "version", {})
+        with self._store.lock:
+            self._store.record("engine", "version", {})
         return PODMAN_VERSION if self._store.podman else DOCKER_VERSION
 
     def info(self) -> EngineInfo:
         """Facts about the runtime it behaves as (storage driver ``"memory"``)."""
-        self._store.record("engine", "info", {})
+        with self._store.lock:
+            self._store.record("engine", "info", {})
         podman = self._store.podman
         machine = platform.machine()
         return EngineInfo(
@@ -148,6 +152,7 @@ class FakeEngine(ContainerEngine):
 
 
 class FakePodmanEngine(FakeEngine):
-    """:class:`FakeEngine` behaving as podman (made by ``FakeEngine(runtime="podman")``)."""
+    """:class:`FakeEngine` behaving as podman: what ``FakeEngine(runtime="podman")`` makes
+    (``FakePodmanEngine()`` is the same)."""
 
     runtime: ClassVar[ContainerRuntime] = ContainerRuntime.PODMAN

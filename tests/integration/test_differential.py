@@ -1,6 +1,6 @@
 """The fake engine against the real ones: one scenario, every observable outcome equal.
 
-A scenario of about fifty calls (volumes, networks, containers through their whole life,
+A scenario of 73 calls (volumes, networks, containers through their whole life,
 conflicts, missing resources, filtered lists, prunes) runs on a real runtime and on a
 ``FakeEngine`` of the same runtime seeded with the same base image. Each call's outcome is
 written down the same way on both (the exception type, or the deterministic fields of what

@@ -21,6 +21,9 @@ __all__ = ["ENV_RUNTIME", "ContainerEngineFactory"]
 #: Environment variable naming the runtime to use when none is given.
 ENV_RUNTIME = "DOTFILES_CONTAINER_RUNTIME"
 _PREFERENCE = (ContainerRuntime.DOCKER, ContainerRuntime.PODMAN)
+#: Engines create() returns instead of making one, innermost last: set for the length of a
+#: test by ``dotfiles_container_manager.testing.use_engine()``.
+_overrides: list[ContainerEngine] = []
 
 
 def _runtime(value: ContainerRuntime | str) -> ContainerRuntime:
@@ -93,6 +96,11 @@ class ContainerEngineFactory:
         engine running that command.
         """
         v.check_optional_timeout("timeout", timeout)
+        override = _overrides[-1:]  # one atomic read: another thread may leave its block
+        if override:
+            if runtime is not None:
+                _runtime(runtime)  # a bad name is still refused
+            return override[0]
         from_env = runtime is None and bool(os.environ.get(ENV_RUNTIME))
         if runtime is None:
             runtime = os.environ.get(ENV_RUNTIME) or None

@@ -1,6 +1,9 @@
 """Integration fixtures: real docker and podman, a base image made locally, and a leak check.
 
-Every test that takes ``engine`` runs once per runtime. Everything a test creates carries
+Every test that takes ``engine`` runs once per runtime, and once on the in-memory
+``FakeEngine`` (as docker), which is held to the same tests; a test marked ``real_only``
+(it needs a real process: a shell's output, a port, file contents, the CLI itself) is
+skipped for the fake only. Everything a test creates carries
 the label ``dcm-test=<run id>`` (use ``res.labels`` / ``res.config(...)``) and a unique name
 (``res.name("x")``); at the end of the session any labelled container, volume, network or
 image still present fails the run, after being removed.
@@ -39,8 +42,9 @@ from dotfiles_container_manager import (
     ContainerError,
     RunConfig,
 )
+from dotfiles_container_manager.testing import FakeEngine
 
-RUNTIMES = ("docker", "podman")
+RUNTIMES = ("docker", "podman", "fake")
 BASE_IMAGE = "dcm-test-base:latest"
 RUN_ID = uuid.uuid4().hex[:8]
 LABEL = "dcm-test"
@@ -102,7 +106,11 @@ def get_engine(runtime: str) -> ContainerEngine:
     """The session's engine for ``runtime`` (skipped, or failed under CI, if unavailable)."""
     if runtime not in _engines and runtime not in _failures:
         try:
-            engine = ContainerEngineFactory.create(runtime)
+            engine = (
+                FakeEngine(images=[BASE_IMAGE])
+                if runtime == "fake"
+                else ContainerEngineFactory.create(runtime)
+            )
             _ensure_base_image(engine)
             _engines[runtime] = engine
         except (ContainerError, OSError, subprocess.SubprocessError) as exc:
@@ -116,7 +124,10 @@ def get_engine(runtime: str) -> ContainerEngine:
 
 @pytest.fixture(params=RUNTIMES)
 def runtime(request: pytest.FixtureRequest) -> str:
-    """Each runtime in turn."""
+    """Each runtime in turn (the fake skips ``real_only`` tests, even under CI)."""
+    marker = request.node.get_closest_marker("real_only")
+    if request.param == "fake" and marker is not None:
+        pytest.skip(f"real runtimes only: {marker.args[0] if marker.args else 'a real process'}")
     return str(request.param)
 
 
@@ -192,7 +203,12 @@ def _remove_labelled(engine: ContainerEngine, *, only_prefix: str | None = None)
     for image in engine.images.list(filters=selector):
         if only_prefix is None or any(t.startswith(only_prefix) for t in image.tags):
             found.append(f"image {image.tags or image.id}")
-            subprocess.run([engine.command, "rmi", "-f", image.id], capture_output=True, timeout=60)
+            if engine.command:  # the CLI's own rmi -f: also when a container still uses it
+                subprocess.run(
+                    [engine.command, "rmi", "-f", image.id], capture_output=True, timeout=60
+                )
+            else:  # the in-memory fake runs no CLI
+                engine.images.remove(image.id, force=True)
     return found
 
 

@@ -47,6 +47,9 @@ from dotfiles_container_manager import (
 
 from .conftest import BASE_IMAGE, Resources
 
+# Faults through CLI shims, processes, file descriptors: the fake engine has none of them.
+pytestmark = pytest.mark.real_only("fault injection through the real CLI and its processes")
+
 TIMEOUT = 2.0  # engine timeout for the hanging-CLI tests
 BIG = 1024 * 1024  # a build context bigger than a pipe buffer: the feed must block
 # A filter no resource matches: a prune that reached a live runtime would remove nothing.

@@ -124,6 +124,60 @@ CASES = [
 COMMAND_STATUSES = {"run_exit_42", "exec_ok", "exec_missing_binary"}
 
 
+# Failures seen on the real runtimes (stderr as printed) that have no recorded fixture yet:
+# docker's wrong-state refusals for a paused container, podman's refusal to remove by id an
+# image with several tags, docker's push of an image that is not there, podman's disconnect
+# of a container that was connected before.
+OBSERVED: list[tuple[str, str, int, Kind, Kind]] = [
+    (
+        "docker",
+        "Error response from daemon: cannot start a paused container, try unpause instead\n"
+        "Error: failed to start containers: c1",
+        1,
+        ContainerOperationError,
+        ContainerConflictError,
+    ),
+    (
+        "docker",
+        "Error response from daemon: You cannot remove a paused container 93fccef48895. "
+        "Unpause and then stop the container before attempting removal or force remove",
+        1,
+        ContainerOperationError,
+        ContainerConflictError,
+    ),
+    (
+        "podman",
+        'Error: unable to delete image "7e1a125b9de8" by digest with more than one tag '
+        "([localhost/x:1 localhost/x:latest]): please force removal",
+        125,
+        ImageError,
+        ImageConflictError,
+    ),
+    (
+        "podman",
+        'Error: container c40951b18e8d is not connected to CNI network "dcm-n": network not found',
+        125,
+        NetworkError,
+        NetworkConflictError,
+    ),
+    (
+        "docker",
+        "An image does not exist locally with the tag: dcm-x",
+        1,
+        ImageError,
+        ImageNotFoundError,
+    ),
+]
+
+
+@pytest.mark.parametrize(("runtime", "stderr", "code", "error", "expected"), OBSERVED)
+def test_observed_failure_is_classified(
+    runtime: str, stderr: str, code: int, error: Kind, expected: Kind
+) -> None:
+    exc = classifier_for(runtime).classify(result(stderr=stderr, returncode=code), error)
+    assert type(exc) is expected
+
+
 def classify(runtime: str, name: str, error: Kind) -> tuple[CommandResult, ContainerError]:
     res = recorded(runtime, name)
     return res, classifier_for(runtime).classify(res, error)

@@ -75,6 +75,9 @@ class ErrorClassifier:
     generic_not_found: tuple[str, ...] = (r"no such object",)
     #: Pull attempts that found nothing (docker: "Unable to find image 'x' locally").
     pull_failed: tuple[str, ...] = (r"unable to find image '[^']*' locally", r"trying to pull ")
+    #: Conflicts whose message also names a missing thing, read before the not-found patterns
+    #: (podman: 'container x is not connected to CNI network "n": network not found').
+    conflict_first: tuple[str, ...] = ()
     #: Already exists / in use / wrong state.
     conflict: tuple[str, ...] = (
         r"already exists",
@@ -88,6 +91,7 @@ class ErrorClassifier:
         r"cannot remove a running container",
         r"cannot remove a paused container",
         r"port is already allocated",
+        r"cannot start a paused container",
         r"conflict",
         r"is not connected",
         r"already exists in network",
@@ -100,6 +104,7 @@ class ErrorClassifier:
         self._generic_not_found = _rx(*self.generic_not_found)
         self._pull_failed = _rx(*self.pull_failed)
         self._conflict = _rx(*self.conflict)
+        self._conflict_first = _rx(*self.conflict_first) if self.conflict_first else None
 
     def classify(self, result: CommandResult, error: _Kind) -> exc.ContainerError:
         """The exception for a failed ``result`` of an operation whose error class is
@@ -140,6 +145,8 @@ class ErrorClassifier:
                 output=f"{result.stdout_text}\n{stderr}".strip(),
             )
         not_found, conflict = _FAMILY.get(error, (None, None))
+        if conflict is not None and self._conflict_first and self._conflict_first.search(text):
+            return make(conflict)
         for pattern, kind in self._not_found:
             if pattern.search(text):
                 return make(kind)

@@ -32,6 +32,7 @@ class PodmanErrorClassifier(ErrorClassifier):
         (r"image not known|did not resolve to an alias", exc.ImageNotFoundError),
         *ErrorClassifier.not_found,
     )
+    conflict_first = (r"is not connected to (?:cni )?network",)
     conflict = (
         *ErrorClassifier.conflict,
         r"being used",
@@ -39,4 +40,5 @@ class PodmanErrorClassifier(ErrorClassifier):
         r"cannot remove container .* as it is running",
         r"state improper",
         r"already connected",
+        r"more than one tag",  # rmi of an id with several tags: "please force removal"
     )

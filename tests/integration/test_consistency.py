@@ -221,16 +221,23 @@ def test_forced_removal_by_a_short_id_prefix_of_an_image_in_use_is_a_conflict(
 def test_container_from_an_image_id_reports_the_reference_the_image_carries(
     engine: ContainerEngine, res: Resources
 ) -> None:
-    """Chosen: what podman reports, the image's name; not a made-up "<id>:latest"."""
-    image_id = engine.images.inspect(BASE_IMAGE).id
-    for given in (image_id.removeprefix("sha256:")[:12], image_id):
-        cid = engine.containers.create(res.config(name=res.name("c"), image=given))
-        try:
-            assert engine.containers.inspect(cid).image == BASE_IMAGE
-            (listed,) = engine.containers.list(all=True, filters={"id": cid})
-            assert listed.image == BASE_IMAGE
-        finally:
-            engine.containers.remove(cid)
+    """Chosen: what podman reports, the image's name; not a made-up "<id>:latest". The image
+    is this test's own, with exactly one name (the shared base may carry others' tags)."""
+    name = res.image_name("own")
+    image_id = engine.images.build(
+        BuildContext(f"FROM {BASE_IMAGE}\nLABEL dcm-own={res.prefix}\n", labels=res.labels), name
+    )
+    try:
+        for given in (image_id.removeprefix("sha256:")[:12], image_id):
+            cid = engine.containers.create(res.config(name=res.name("c"), image=given))
+            try:
+                assert engine.containers.inspect(cid).image == name
+                (listed,) = engine.containers.list(all=True, filters={"id": cid})
+                assert listed.image == name
+            finally:
+                engine.containers.remove(cid)
+    finally:
+        engine.images.remove(image_id, force=True)
 
 
 def test_dockerignore_in_the_context_is_applied(engine: ContainerEngine, res: Resources) -> None:

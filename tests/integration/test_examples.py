@@ -24,8 +24,29 @@ RUNS: dict[str, tuple[list[str], str]] = {
 }
 
 
+# Examples that are test files themselves (pytest runs them; they need no runtime).
+PYTEST_EXAMPLES = ("test_with_fake_engine.py",)
+
+
 def test_every_example_is_run_here() -> None:
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(RUNS)
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted([*RUNS, *PYTEST_EXAMPLES])
+
+
+@pytest.mark.parametrize("example", PYTEST_EXAMPLES)
+def test_pytest_example_passes(example: str) -> None:
+    environ = dict(os.environ)
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), environ.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLES / example)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environ,
+        check=False,
+        cwd=EXAMPLES,
+    )
+    assert proc.returncode == 0, f"{example} failed:\n{proc.stdout}\n{proc.stderr}"
+    assert re.search(r"\d+ passed", proc.stdout), proc.stdout
 
 
 def run_example(name: str, *args: str, env: dict[str, str] | None = None) -> str:

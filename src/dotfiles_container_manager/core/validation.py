@@ -17,7 +17,9 @@ from .exceptions import InvalidConfigError
 __all__ = [
     "Filters",
     "check_args",
+    "check_count",
     "check_cpus",
+    "check_duration",
     "check_env",
     "check_filters",
     "check_image",
@@ -416,6 +418,20 @@ def check_timeout(field: str, value: object) -> float:
     if not 0 < number <= TIMEOUT_MAX:
         raise InvalidConfigError(field, value, f"must be > 0 and at most {TIMEOUT_MAX:.0f}")
     return number
+
+
+def check_duration(field: str, value: object) -> float:
+    """A duration in seconds for the CLI (health-check timing): a finite number from 0 to
+    :data:`TIMEOUT_MAX`, rounded to the millisecond (the CLIs read Go durations)."""
+    number = _check_number(field, value)
+    if not 0 <= number <= TIMEOUT_MAX:
+        raise InvalidConfigError(field, value, f"must be >= 0 and at most {TIMEOUT_MAX:.0f}")
+    return round(number, 3)
+
+
+def check_count(field: str, value: object, low: int = 1) -> int:
+    """An integer from ``low`` to 2**31-1 (health-check retries)."""
+    return _check_int(field, value, low, INT32_MAX)
 
 
 def check_cpus(field: str, value: object) -> float:

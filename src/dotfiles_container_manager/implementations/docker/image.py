@@ -8,13 +8,21 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...core.exceptions import ImageBuildError, ImageError, InvalidConfigError, OutputParseError
+from ...core.exceptions import (
+    ContainerError,
+    ImageBuildError,
+    ImageError,
+    InvalidConfigError,
+    OutputParseError,
+)
 from ...core.managers.image import ImageManager
+from ...core.streams import ProgressCallback
 from ...core.types import BuildContext, ImageInfo
 from ...core.validation import cli_sensitive
 from ..cli import parsing as p
-from ..cli.command import CommandResult
+from ..cli.command import CommandResult, Input
 from ..cli.manager import CLIManager
+from ..cli.progress import run_with_progress
 from ..cli.tarstream import context_tar_chunks
 from .utils import filter_args, label_args, private_tempdir
 
@@ -52,7 +60,13 @@ class DockerImageManager(CLIManager, ImageManager):
     #: failed step's container behind.
     build_options: tuple[str, ...] = ("--force-rm",)
 
-    def _build(self, context: BuildContext, image_name: str, timeout: float | None) -> str:
+    def _build(
+        self,
+        context: BuildContext,
+        image_name: str,
+        timeout: float | None,
+        progress: ProgressCallback | None,
+    ) -> str:
         args = ["build", *self.build_options, "-f", context.dockerfile_path, "-t", image_name]
         for tag in context.tags:
             args += ["-t", tag]
@@ -78,9 +92,10 @@ class DockerImageManager(CLIManager, ImageManager):
         with private_tempdir() as tmp:
             iidfile = os.path.join(tmp, "iid")
             args += ["--iidfile", iidfile, "-"]
-            result = self._call(
+            result = self._call_with_progress(
                 args,
                 ImageBuildError,
+                progress,
                 input=context_tar_chunks(context),
                 env=build_env,
                 timeout=timeout or max(self._runner.timeout, LONG_TIMEOUT),
@@ -109,12 +124,34 @@ class DockerImageManager(CLIManager, ImageManager):
             command=result.command,
         )
 
-    def _pull(self, image: str, timeout: float | None) -> str:
-        self._call(["pull", image], timeout=timeout or LONG_TIMEOUT)
+    def _call_with_progress(
+        self,
+        args: builtins.list[str],
+        error: type[ContainerError],
+        progress: ProgressCallback | None,
+        *,
+        input: Input = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float,
+    ) -> CommandResult:
+        """One CLI call: collected without ``progress`` (the cheapest way), else streamed,
+        each line handed to ``progress`` as it arrives."""
+        if progress is None:
+            return self._call(args, error, input=input, env=env, timeout=timeout)
+        return run_with_progress(
+            self._runner, args, progress, error=error, input=input, env=env, timeout=timeout
+        )
+
+    def _pull(self, image: str, timeout: float | None, progress: ProgressCallback | None) -> str:
+        self._call_with_progress(
+            ["pull", image], self.error, progress, timeout=timeout or LONG_TIMEOUT
+        )
         return self.inspect(image).id
 
-    def _push(self, image: str, timeout: float | None) -> None:
-        self._call(["push", image], timeout=timeout or LONG_TIMEOUT)
+    def _push(self, image: str, timeout: float | None, progress: ProgressCallback | None) -> None:
+        self._call_with_progress(
+            ["push", image], self.error, progress, timeout=timeout or LONG_TIMEOUT
+        )
 
     def _tag(self, source: str, target: str) -> None:
         self._call(["tag", source, target])

@@ -11,7 +11,15 @@ from typing import Any
 from ...core.enums import ContainerState
 from ...core.exceptions import ContainerOperationError, OutputParseError
 from ...core.managers.container import ContainerManager
-from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
+from ...core.streams import LogStream
+from ...core.types import (
+    HEALTH_STATES,
+    ContainerInfo,
+    ExecResult,
+    HealthState,
+    PortMapping,
+    RunConfig,
+)
 from ..cli import parsing as p
 from ..cli.command import CommandResult
 from ..cli.manager import CLIManager
@@ -22,7 +30,33 @@ __all__ = ["DockerContainerManager"]
 # "0.0.0.0:18080->80/tcp", "[::]:18080->80/tcp", "127.0.0.1:32768->81/udp", "80/tcp"
 _PS_PORT = re.compile(r"^(?:\[?([0-9a-fA-F:.]*)\]?:(\d+)->)?(\d+)(?:-\d+)?/(\w+)$")
 _EXITED = re.compile(r"^Exited \((-?\d+)\)")
+# `ps` Status: "Up 5 seconds (healthy)", docker's "(health: starting)", podman's "(starting)"
+_PS_HEALTH = re.compile(r"\((?:health: )?(starting|healthy|unhealthy)\)\s*$")
 _NOT_FOUND_EXEC = re.compile(r"executable file not found|no such file or directory", re.I)
+
+
+def ps_health(status: str) -> HealthState | None:
+    """``ContainerInfo.health`` from a ``ps`` row's Status text."""
+    match = _PS_HEALTH.search(status) if status.endswith(")") else None
+    if match is None:
+        return None
+    found = match.group(1)
+    for known in HEALTH_STATES:
+        if found == known:
+            return known
+    return None
+
+
+def health_state(state: Mapping[str, Any]) -> HealthState | None:
+    """``ContainerInfo.health`` from an inspect document's ``State``: ``Health.Status``
+    (docker, podman 4), or ``Healthcheck.Status`` (podman 3); None without a health check
+    (docker: no ``Health``; podman: an empty status)."""
+    for key in ("Health", "Healthcheck"):
+        status = p.as_str(p.as_dict(state.get(key)).get("Status")).lower()
+        for known in HEALTH_STATES:
+            if status == known:
+                return known
+    return None
 
 
 class DockerContainerManager(CLIManager, ContainerManager):
@@ -149,6 +183,27 @@ class DockerContainerManager(CLIManager, ContainerManager):
             return result.stdout
         return result.stderr if stderr else b""
 
+    def _stream_logs(
+        self,
+        container: str,
+        follow: bool,
+        tail: int | None,
+        since: str | None,
+        timeout: float | None,
+    ) -> LogStream:
+        # One `logs` process, its two pipes kept apart: each line comes out labelled with
+        # the pipe the container wrote it to. Nothing is checked first (no extra call before
+        # the first line): a missing container makes `logs` fail at once, and the stream
+        # raises the classified ContainerNotFoundError.
+        args = ["logs"]
+        if follow:
+            args.append("--follow")
+        if tail is not None:
+            args += ["--tail", str(tail)]
+        if since is not None:
+            args += ["--since", since]
+        return LogStream(self._runner.stream([*args, container], error=self.error, timeout=timeout))
+
     def _exec(
         self,
         container: str,
@@ -253,6 +308,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
             networks=tuple(sorted(p.as_dict(settings.get("Networks")))),
             exit_code=p.as_int(state.get("ExitCode")) if exited else None,
             image_id=p.full_image_id(data.get("Image")) or None,
+            health=health_state(state),
             raw=data,
         )
 
@@ -280,5 +336,6 @@ class DockerContainerManager(CLIManager, ContainerManager):
             exit_code=p.as_int(exited.group(1))
             if exited and state is ContainerState.EXITED
             else None,
+            health=ps_health(p.as_str(data.get("Status"))),
             raw=data,
         )

@@ -11,11 +11,13 @@ from ...core.enums import ContainerState
 from ...core.types import ContainerInfo
 from ..cli import parsing as p
 from ..cli.command import CommandResult
-from ..docker.container import DockerContainerManager
+from ..docker.container import DockerContainerManager, ps_health
 
 __all__ = ["PodmanContainerManager"]
 
 _LISTED_WITHOUT_ALL = (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING)
+#: podman's (and docker's) default health-check interval, in seconds.
+_HEALTH_INTERVAL = 30.0
 
 
 class PodmanContainerManager(DockerContainerManager):
@@ -37,6 +39,25 @@ class PodmanContainerManager(DockerContainerManager):
         # podman: 125 for its own errors (missing container), 255 for a container that is
         # not running; 126/127 are "cannot start the command", reported as the exit code.
         return result.returncode in (125, 255) and result.stderr_text.lstrip().startswith("Error:")
+
+    def _run_health_check(
+        self, container: str, info: ContainerInfo, timeout: float
+    ) -> float | None:
+        # Podman schedules health checks with systemd timers: without systemd (containers,
+        # CI machines, WSL) they never run and the status stays "starting". Run the check
+        # here; `healthcheck run` updates the status (and the failing streak) as a timer's
+        # run would. Its exit status is not read: the caller reads the new status, and a
+        # container that stopped meanwhile (podman then exits 125) is seen by that inspect.
+        self._call(["healthcheck", "run", container], check=False, timeout=timeout)
+        return self.health_interval(info)
+
+    @staticmethod
+    def health_interval(info: ContainerInfo) -> float:
+        """The container's health-check interval in seconds (``Config.Healthcheck.Interval``,
+        nanoseconds), or podman's default."""
+        check = p.as_dict(p.as_dict(info.raw.get("Config")).get("Healthcheck"))
+        interval = p.as_int(check.get("Interval"))
+        return interval / 1e9 if interval and interval > 0 else _HEALTH_INTERVAL
 
     @staticmethod
     def from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
@@ -78,5 +99,6 @@ class PodmanContainerManager(DockerContainerManager):
             ports=p.unique_ports(ports),
             networks=tuple(sorted(p.as_str(n) for n in p.as_list(data.get("Networks")))),
             exit_code=p.as_int(data.get("ExitCode")) if exited else None,
+            health=ps_health(p.as_str(data.get("Status"))),
             raw=data,
         )

@@ -240,11 +240,10 @@ class HealthCheck:
     def __post_init__(self) -> None:
         v.check_text("HealthCheck.command", self.command)
         for name in ("interval", "timeout", "start_period"):
-            value = v.check_duration(f"HealthCheck.{name}", getattr(self, name))
-            if value < _HEALTH_MIN and not (name == "start_period" and value == 0):
-                raise InvalidConfigError(
-                    f"HealthCheck.{name}", getattr(self, name), "must be at least 0.001 s"
-                )
+            given = getattr(self, name)
+            value = v.check_duration(f"HealthCheck.{name}", given)
+            if given < _HEALTH_MIN and not (name == "start_period" and given == 0):
+                raise InvalidConfigError(f"HealthCheck.{name}", given, "must be at least 0.001 s")
             _set(self, name, value)
         v.check_count("HealthCheck.retries", self.retries)
 

@@ -107,8 +107,9 @@ def run_with_progress(
         with stream:
             for name, line in stream:
                 (out if name == "stdout" else err).append(line)
-                log.append(line)
-                progress(parser.event(line))
+                event = parser.event(line)
+                log.append(event.line)
+                progress(event)
     except ImageBuildError as exc:
         exc.output = "\n".join(log)
         raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ...core.enums import ContainerState
@@ -21,7 +21,7 @@ from ...core.types import (
     RunConfig,
 )
 from ..cli import parsing as p
-from ..cli.command import CommandResult
+from ..cli.command import CommandResult, OutputStream
 from ..cli.manager import CLIManager
 from .utils import command_args, filter_args, format_env_vars, private_tempdir, run_args
 
@@ -66,6 +66,8 @@ class DockerContainerManager(CLIManager, ContainerManager):
     error = ContainerOperationError
     #: Options of ``rm`` that make ``force`` kill at once (podman also needs ``-t 0``).
     force_remove_options: tuple[str, ...] = ("-f",)
+    #: How the CLI's own error messages start (on stderr).
+    cli_error_prefixes: tuple[str, ...] = ("Error response from daemon:", "Error: ")
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -202,7 +204,31 @@ class DockerContainerManager(CLIManager, ContainerManager):
             args += ["--tail", str(tail)]
         if since is not None:
             args += ["--since", since]
-        return LogStream(self._runner.stream([*args, container], error=self.error, timeout=timeout))
+        stream = self._runner.stream([*args, container], error=self.error, timeout=timeout)
+        return LogStream(self._container_lines(stream), close=stream.close)
+
+    def _container_lines(self, stream: OutputStream[str]) -> Iterator[tuple[str, str]]:
+        """The stream's lines without the CLI's own error message.
+
+        When ``logs`` fails at once (missing container), its error is the first and only
+        line, on stderr, and must not pass for the container's output (a ``wait_for_log``
+        pattern could match it). So a first line on stderr that starts like the CLI's
+        errors (``cli_error_prefixes``) is held until the next line comes (then it was the
+        container's) or the process ends: exit 0, it was the container's; else it is
+        dropped and the classified error is raised.
+        """
+        first = next(stream, None)
+        if first is None:
+            return
+        if first[0] == "stderr" and first[1].startswith(self.cli_error_prefixes):
+            following = next(stream, None)  # raises the classified error if `logs` failed
+            yield first
+            if following is None:
+                return
+            yield following
+        else:
+            yield first
+        yield from stream
 
     def _exec(
         self,

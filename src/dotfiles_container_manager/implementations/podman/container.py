@@ -25,6 +25,7 @@ class PodmanContainerManager(DockerContainerManager):
 
     # Without -t 0, `podman rm -f` sends SIGTERM and waits 10 s; docker kills at once.
     force_remove_options = ("-f", "-t", "0")
+    cli_error_prefixes = ("Error: ",)
 
     def _list_all_args(self, all: bool) -> builtins.list[str]:
         # `podman ps` hides paused containers; docker shows them. List all, keep the same.

@@ -1,4 +1,5 @@
-"""Quickstart: build an image from memory, run it detached, read its logs, exec, clean up.
+"""Quickstart: build an image from memory, run it detached, wait for its log line, exec,
+clean up.
 
     python examples/quickstart.py [docker|podman] [BASE_IMAGE]
 
@@ -14,12 +15,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 import uuid
 
 from dotfiles_container_manager import (
     BuildContext,
-    ContainerEngine,
     ContainerEngineFactory,
     ContainerError,
     RunConfig,
@@ -31,16 +30,6 @@ FROM {base}
 COPY greet.sh /greet.sh
 CMD ["/bin/sh", "/greet.sh"]
 """
-
-
-def wait_for_log(engine: ContainerEngine, container: str, text: str, timeout: float = 20.0) -> str:
-    """Poll the container's logs until ``text`` shows up (a detached run returns at once)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        logs = engine.containers.logs(container)
-        if text in logs or time.monotonic() > deadline:
-            return logs
-        time.sleep(0.1)
 
 
 def main() -> int:
@@ -81,8 +70,9 @@ def main() -> int:
         info = engine.containers.inspect(container_id)
         print(f"running {info.name} ({info.short_id}), state={info.state}")
 
-        logs = wait_for_log(engine, container_id, "ready:")
-        print(f"logs: {logs.strip()!r}")
+        # Blocks until the line is written (or was already): no sleeping and hoping.
+        logs = engine.containers.wait_for_log(container_id, r"^ready:", timeout=20)
+        print(f"logs: {logs!r}")
 
         result = engine.containers.exec(container_id, ["sh", "-c", 'echo "$GREETING" from exec'])
         print(f"exec: exit {result.exit_code}, stdout {result.stdout.strip()!r}")

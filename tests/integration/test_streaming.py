@@ -669,3 +669,25 @@ def test_ctrl_c_during_a_build(engine: ContainerEngine, res: Resources) -> None:
                 left = remove_podman_build_containers(engine, [base.split(":")[0], *layers])
                 print("podman left (removed):", left)
             remove_layers(engine, printed)
+
+
+# --------------------------------------------------------------------------- the example
+
+
+def test_build_with_progress_example(engine: ContainerEngine) -> None:
+    path = SRC.parent / "examples" / "build_with_progress.py"
+    result = subprocess.run(
+        [sys.executable, str(path), engine.runtime.value, BASE_IMAGE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_script_env(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    steps = re.findall(r"^step (\d)/7 ", result.stdout, re.M)
+    assert steps == [str(n) for n in range(1, 8)], result.stdout
+    assert "| hello from app.sh" in result.stdout
+    image = re.search(r"^built (\S+)", result.stdout, re.M)
+    assert image and f"removed {image.group(1)}" in result.stdout
+    assert not engine.images.exists(image.group(1))

@@ -21,6 +21,7 @@ import pytest
 from dotfiles_container_manager import (
     BuildContext,
     CommandTimeoutError,
+    ContainerError,
     ContainerInfo,
     ContainerManager,
     ContainerNotFoundError,
@@ -378,6 +379,53 @@ class TestRealRunner:
                 for _ in logs:
                     1 / 0  # noqa: B018
         assert wait_gone(tag) == []
+
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [
+            # the container's own lines that look like the CLI's: held, then all handed out
+            (
+                "echo 'Error: bad' >&2; echo 'error: worse' >&2; sleep 0.2; echo ok",
+                [("stderr", "Error: bad"), ("stderr", "error: worse"), ("stdout", "ok")],
+            ),
+            ("echo 'Error: only' >&2", [("stderr", "Error: only")]),  # exit 0: the container's
+            (
+                "echo 'fine' >&2; echo 'Error: later' >&2",
+                [("stderr", "fine"), ("stderr", "Error: later")],
+            ),
+        ],
+    )
+    def test_lines_that_look_like_cli_errors_still_come_out(
+        self, tmp_path: Path, body: str, expected: list[tuple[str, str]]
+    ) -> None:
+        cli = _script(tmp_path, body + "\n")
+        lines = list(DockerContainerManager(_runner(cli)).stream_logs("c1"))
+        assert [(line.stream, line.text) for line in lines] == expected
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            "echo 'Error response from daemon: No such container: c1' >&2; exit 1",
+            "echo 'Cannot connect to the Docker daemon at unix:///x.sock. Is the docker "
+            "daemon running?' >&2; exit 1",
+        ],
+    )
+    def test_the_clis_own_failure_is_no_line(self, tmp_path: Path, body: str) -> None:
+        cli = _script(tmp_path, body + "\n")
+        logs = DockerContainerManager(_runner(cli)).stream_logs("c1")
+        with pytest.raises(ContainerError) as caught:
+            next(logs)
+        assert caught.value.stderr.strip() in body
+
+    def test_podman_logrus_lines_are_held_too(self, tmp_path: Path) -> None:
+        cli = _script(
+            tmp_path,
+            'echo \'time="2026-01-01T00:00:00Z" level=error msg="finding config"\' >&2\n'
+            "echo 'Error: finding config' >&2\nexit 125\n",
+        )
+        runner = CommandRunner(cli, runtime="podman", classifier=ErrorClassifier("podman"))
+        with pytest.raises(ContainerError):
+            next(PodmanContainerManager(runner).stream_logs("c1"))
 
     def test_timeout_ends_the_stream(self, tmp_path: Path) -> None:
         tag = f"dcm-logs-{os.getpid()}-{time.monotonic_ns()}"

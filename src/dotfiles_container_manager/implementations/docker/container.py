@@ -66,8 +66,13 @@ class DockerContainerManager(CLIManager, ContainerManager):
     error = ContainerOperationError
     #: Options of ``rm`` that make ``force`` kill at once (podman also needs ``-t 0``).
     force_remove_options: tuple[str, ...] = ("-f",)
-    #: How the CLI's own error messages start (on stderr).
-    cli_error_prefixes: tuple[str, ...] = ("Error response from daemon:", "Error: ")
+    #: How the CLI's own messages start (on stderr): "Error…", and the words of an
+    #: unreachable daemon (the classifier's `unavailable` patterns).
+    cli_error_start: re.Pattern[str] = re.compile(
+        r"error|cannot connect to the docker daemon|permission denied while trying to connect"
+        r"|failed to initialize",
+        re.IGNORECASE,
+    )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -210,24 +215,25 @@ class DockerContainerManager(CLIManager, ContainerManager):
     def _container_lines(self, stream: OutputStream[str]) -> Iterator[tuple[str, str]]:
         """The stream's lines without the CLI's own error message.
 
-        When ``logs`` fails at once (missing container), its error is the first and only
-        line, on stderr, and must not pass for the container's output (a ``wait_for_log``
-        pattern could match it). So a first line on stderr that starts like the CLI's
-        errors (``cli_error_prefixes``) is held until the next line comes (then it was the
-        container's) or the process ends: exit 0, it was the container's; else it is
-        dropped and the classified error is raised.
+        When ``logs`` fails at once (missing container, unreachable daemon), its messages are
+        the only lines, on stderr, and must not pass for the container's output (a
+        ``wait_for_log`` pattern could match them). So leading stderr lines that start like
+        the CLI's messages (``cli_error_start``) are held until a line that does not comes
+        (then they were the container's, and come out first, in order) or the process ends:
+        exit 0, they were the container's; else they are dropped and the classified error
+        is raised (it carries them in ``.stderr``).
         """
-        first = next(stream, None)
-        if first is None:
-            return
-        if first[0] == "stderr" and first[1].startswith(self.cli_error_prefixes):
-            following = next(stream, None)  # raises the classified error if `logs` failed
-            yield first
-            if following is None:
-                return
-            yield following
+        held: list[tuple[str, str]] = []
+        for item in stream:  # raises the classified error if `logs` failed
+            if item[0] == "stderr" and self.cli_error_start.match(item[1]):
+                held.append(item)
+                continue
+            yield from held
+            yield item
+            break
         else:
-            yield first
+            yield from held  # `logs` ended well: they were the container's
+            return
         yield from stream
 
     def _exec(

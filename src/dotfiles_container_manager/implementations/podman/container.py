@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -25,7 +26,10 @@ class PodmanContainerManager(DockerContainerManager):
 
     # Without -t 0, `podman rm -f` sends SIGTERM and waits 10 s; docker kills at once.
     force_remove_options = ("-f", "-t", "0")
-    cli_error_prefixes = ("Error: ",)
+    # podman's own messages: "Error: …", and logrus lines (`time="…" level=error msg=…`)
+    cli_error_start = re.compile(
+        r"error|(?:cannot|unable to) connect to podman|time=\S+ level=", re.IGNORECASE
+    )
 
     def _list_all_args(self, all: bool) -> builtins.list[str]:
         # `podman ps` hides paused containers; docker shows them. List all, keep the same.

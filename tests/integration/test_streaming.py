@@ -244,6 +244,25 @@ def test_build_without_progress_is_unchanged(engine: ContainerEngine, res: Resou
         engine.images.remove(tag)
 
 
+def test_pull_and_push_progress_without_registry(engine: ContainerEngine, res: Resources) -> None:
+    # Nothing listens on 127.0.0.1:1: both fail at once, after printing what they tried.
+    pulled: list[ProgressEvent] = []
+    with pytest.raises(ContainerError):
+        engine.images.pull("127.0.0.1:1/dcm-nothing:1", timeout=60, progress=pulled.append)
+    assert pulled and all(e.step is None for e in pulled)
+    target = f"127.0.0.1:1/{res.prefix}-push:1"
+    engine.images.tag(BASE_IMAGE, target)
+    pushed: list[ProgressEvent] = []
+    try:
+        with pytest.raises(ContainerError):
+            engine.images.push(target, timeout=60, progress=pushed.append)
+    finally:
+        engine.images.remove(target)
+    assert pushed and all(e.step is None for e in pushed)
+    assert no_cli_left("127.0.0.1:1/dcm-nothing:1") == []
+    assert no_cli_left(target) == []
+
+
 # --------------------------------------------------------------------------- log streams
 
 

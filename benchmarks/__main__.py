@@ -88,7 +88,7 @@ def _per_runtime(
         cleanup(runtime)
     progress(f"{name}: streaming (first line of stream_logs, build with progress)")
     results.streaming[name] = measure_streaming(
-        runtime, first_rounds=30 if quick else 80, build_rounds=5 if quick else 13
+        runtime, first_rounds=30 if quick else 80, build_rounds=7 if quick else 21
     )
     results.builds[name] = {}
     for kind in KINDS:

@@ -1,4 +1,5 @@
-"""Quickstart: build an image from memory, run it detached, read its logs, exec, clean up.
+"""Quickstart: build an image from memory, run it detached, wait for its log line, exec,
+clean up.
 
     python examples/quickstart.py [docker|podman] [BASE_IMAGE]
 
@@ -23,12 +24,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 import uuid
 
 from dotfiles_container_manager import (
     BuildContext,
-    ContainerEngine,
     ContainerEngineFactory,
     ContainerError,
     RunConfig,
@@ -49,16 +48,6 @@ COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
 ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin
 """
-
-
-def wait_for_log(engine: ContainerEngine, container: str, text: str, timeout: float = 20.0) -> str:
-    """Poll the container's logs until ``text`` shows up (a detached run returns at once)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        logs = engine.containers.logs(container)
-        if text in logs or time.monotonic() > deadline:
-            return logs
-        time.sleep(0.1)
 
 
 def choose_base(engine: ContainerEngine, given: str | None) -> tuple[str, dict[str, bytes], bool]:
@@ -134,8 +123,9 @@ def main() -> int:
         info = engine.containers.inspect(container_id)
         print(f"running {info.name} ({info.short_id}), state={info.state}")
 
-        logs = wait_for_log(engine, container_id, "ready:")
-        print(f"logs: {logs.strip()!r}")
+        # Blocks until the line is written (or was already): no sleeping and hoping.
+        logs = engine.containers.wait_for_log(container_id, r"^ready:", timeout=20)
+        print(f"logs: {logs!r}")
 
         result = engine.containers.exec(container_id, ["sh", "-c", 'echo "$GREETING" from exec'])
         print(f"exec: exit {result.exit_code}, stdout {result.stdout.strip()!r}")

@@ -234,6 +234,13 @@ def manager_calls(engine: ContainerEngine, res: Resources) -> dict[str, Callable
         "containers.wait": lambda: c.wait(cid),
         "containers.prune": lambda: c.prune(filters=NOTHING),
         "containers.running": running,
+        "containers.stream_logs": lambda: list(c.stream_logs(cid)),
+        "containers.wait_for_log": lambda: c.wait_for_log(cid, "x", timeout=30),
+        "containers.wait_for_port": lambda: c.wait_for_port(cid, 80, timeout=30),
+        "containers.wait_for_healthy": lambda: c.wait_for_healthy(cid, timeout=30),
+        "images.build(progress)": lambda: i.build(
+            BuildContext(f"FROM {BASE_IMAGE}\n"), img, progress=lambda e: None
+        ),
         "volumes.create": lambda: v.create(vol),
         "volumes.remove": lambda: v.remove(vol, force=True),
         "volumes.exists": lambda: v.exists(vol),

@@ -186,6 +186,12 @@ ABC_CASES: list[tuple[str, Call, str, object]] = [
         0,
     ),
     ("image-remove-option", lambda e: e.images.remove("-f"), "image", "-f"),
+    (
+        "build-arg-cli-setting",
+        lambda e: e.images.build(BuildContext("FROM x\n", build_args={"DOCKER_HOST": "x"}), "ok:1"),
+        "BuildContext.build_args key",
+        "DOCKER_HOST",
+    ),
     ("volume-label-eq", lambda e: e.volumes.create("v1", labels={"a=b": "c"}), "labels key", "a=b"),
     (
         "network-alias-space",
@@ -195,6 +201,29 @@ ABC_CASES: list[tuple[str, Call, str, object]] = [
     ),
     ("network-disconnect-dash", lambda e: e.networks.disconnect("-n", "c1"), "network", "-n"),
     ("temporary-volume-name", lambda e: e.volumes.temporary("a b").__enter__(), "name", "a b"),
+    ("stream-logs-tail", lambda e: e.containers.stream_logs("c1", tail=-1), "tail", -1),
+    ("stream-logs-option", lambda e: e.containers.stream_logs("-f"), "container", "-f"),
+    ("wait-log-regex", lambda e: e.containers.wait_for_log("c1", "(", timeout=1), "pattern", "("),
+    ("wait-log-timeout", lambda e: e.containers.wait_for_log("c1", "x", timeout=0), "timeout", 0),
+    ("wait-port-zero", lambda e: e.containers.wait_for_port("c1", 0, timeout=1), "port", 0),
+    (
+        "wait-port-protocol",
+        lambda e: e.containers.wait_for_port("c1", 80, timeout=1, protocol="http"),
+        "protocol",
+        "http",
+    ),
+    (
+        "wait-healthy-timeout",
+        lambda e: e.containers.wait_for_healthy("c1", timeout=-1),
+        "timeout",
+        -1,
+    ),
+    (
+        "build-progress-not-callable",
+        lambda e: e.images.build(BuildContext("FROM x\n"), "ok:1", progress="x"),  # type: ignore[arg-type]
+        "progress",
+        "str",
+    ),
     (
         "exec-env-secret",
         lambda e: e.containers.exec("c1", ["true"], environment={"K": SECRET + "\x00"}),

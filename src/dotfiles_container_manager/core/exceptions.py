@@ -17,7 +17,8 @@ catches everything the library raises on purpose. The tree::
     │   └── ImageConflictError          (also ResourceConflictError)
     ├── ContainerOperationError
     │   ├── ContainerNotFoundError      (also ResourceNotFoundError)
-    │   └── ContainerConflictError      (also ResourceConflictError)
+    │   ├── ContainerConflictError      (also ResourceConflictError)
+    │   └── ContainerNotReadyError      .logs     (stopped, or unhealthy, before it was ready)
     ├── VolumeError
     │   ├── VolumeNotFoundError         (also ResourceNotFoundError)
     │   └── VolumeConflictError         (also ResourceConflictError)
@@ -50,6 +51,7 @@ __all__ = [
     "ContainerConflictError",
     "ContainerError",
     "ContainerNotFoundError",
+    "ContainerNotReadyError",
     "ContainerOperationError",
     "ImageBuildError",
     "ImageConflictError",
@@ -226,6 +228,32 @@ class ContainerNotFoundError(ContainerOperationError, ResourceNotFoundError):
 
 class ContainerConflictError(ContainerOperationError, ResourceConflictError):
     """The name is taken, or the container is in the wrong state (not running, paused...)."""
+
+
+class ContainerNotReadyError(ContainerOperationError):
+    """A readiness wait (``wait_for_log``, ``wait_for_port``, ``wait_for_healthy``) ended
+    because the container can no longer become ready: it stopped first, or its health check
+    reported ``unhealthy``.
+
+    Attributes:
+        exit_code: The container's exit code when it stopped (None while it still runs, or
+            when it was removed before its code could be read).
+        logs: The last lines of the container's output (stdout and stderr), to see why.
+        container: The container as the caller named it.
+    """
+
+    def __init__(
+        self, message: str, *, logs: str = "", container: str = "", **context: Any
+    ) -> None:
+        super().__init__(message, **context)
+        self.logs = logs
+        self.container = container
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.logs.strip():
+            text += f"\nlast output:\n{_excerpt(self.logs)}"
+        return text
 
 
 class VolumeError(ContainerError):

@@ -17,7 +17,9 @@ from .exceptions import InvalidConfigError
 __all__ = [
     "Filters",
     "check_args",
+    "check_count",
     "check_cpus",
+    "check_duration",
     "check_env",
     "check_filters",
     "check_image",
@@ -312,6 +314,35 @@ def cli_sensitive(key: str) -> bool:
     return upper in _CLI_NAMES or upper.startswith(_CLI_PREFIXES)
 
 
+# Build arguments named like CLI settings that docker defines for builds themselves: the
+# proxies (which may carry credentials and only touch the CLI's own HTTP, unused for a local
+# socket) and BuildKit's own switches.
+_BUILD_ARGS_ALLOWED = frozenset(
+    {
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "FTP_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "BUILDKIT_INLINE_CACHE",
+        "BUILDKIT_SYNTAX",
+        "BUILDKIT_CONTEXT_KEEP_GIT_DIR",
+        "BUILDKIT_MULTI_PLATFORM",
+    }
+)
+
+
+def check_build_args(field: str, args: Mapping[str, str]) -> None:
+    """Build-argument names: their values travel in the CLI's environment (never argv), so a
+    name that configures the CLI itself would reconfigure it; only docker's predefined build
+    arguments may look like one."""
+    for key in args:
+        if cli_sensitive(key) and key.upper() not in _BUILD_ARGS_ALLOWED:
+            raise InvalidConfigError(
+                f"{field} key", key, "would also configure the CLI itself; use another name"
+            )
+
+
 def check_env(field: str, env: Mapping[str, str]) -> dict[str, str]:
     """Environment variables. Values are secrets: they never appear in a message.
 
@@ -418,6 +449,20 @@ def check_timeout(field: str, value: object) -> float:
     if not 0 < number <= TIMEOUT_MAX:
         raise InvalidConfigError(field, value, f"must be > 0 and at most {TIMEOUT_MAX:.0f}")
     return number
+
+
+def check_duration(field: str, value: object) -> float:
+    """A duration in seconds for the CLI (health-check timing): a finite number from 0 to
+    :data:`TIMEOUT_MAX`, rounded to the millisecond (the CLIs read Go durations)."""
+    number = _check_number(field, value)
+    if not 0 <= number <= TIMEOUT_MAX:
+        raise InvalidConfigError(field, value, f"must be >= 0 and at most {TIMEOUT_MAX:.0f}")
+    return round(number, 3)
+
+
+def check_count(field: str, value: object, low: int = 1) -> int:
+    """An integer from ``low`` to 2**31-1 (health-check retries)."""
+    return _check_int(field, value, low, INT32_MAX)
 
 
 def check_cpus(field: str, value: object) -> float:

@@ -13,7 +13,7 @@ import ipaddress
 import os
 import signal as signals
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..core.exceptions import (
     NetworkNotFoundError,
 )
 from ..core.managers.container import ContainerManager
+from ..core.streams import LogStream
 from ..core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
 from ..implementations.cli.parsing import normalize_reference
 from ._behaviour import exec_result, main_for
@@ -327,6 +328,41 @@ class FakeContainerManager(ContainerManager):
         if timestamps:
             return b"".join(_stamp(when) + line for when, line in lines)
         return b"".join(line for _, line in lines)
+
+    def _stream_logs(
+        self,
+        container: str,
+        follow: bool,
+        tail: int | None,
+        since: str | None,
+        timeout: float | None,
+    ) -> LogStream:
+        # What the container wrote so far, labelled, as `logs --follow` would give it; time
+        # does not pass in the fake, so a followed stream ends with what is there now.
+        # A missing container raises at the first line read, as the CLI's stream does.
+        def lines() -> Iterator[tuple[str, str]]:
+            s = self._s
+            with s.lock:
+                s.record(
+                    "containers",
+                    "stream_logs",
+                    {"container": container, "follow": follow, "tail": tail, "since": since},
+                )
+                c = s.container(container, ["logs", container])
+                found = [
+                    ("stdout" if stream == 1 else "stderr", line)
+                    for _, stream, data in c.logs
+                    for line in data.decode("utf-8", errors="replace").splitlines()
+                ]
+            if tail is not None:
+                found = found[len(found) - tail :] if tail else []
+            yield from found
+
+        return LogStream(lines())
+
+    def _port_accepts(self, host: str, port: int, timeout: float) -> bool:
+        # No network in the fake: a published port of a running container accepts.
+        return True
 
     def _exec(
         self,

@@ -15,12 +15,11 @@ from ..core.exceptions import (
     ImageConflictError,
     ImageError,
     ImageNotFoundError,
-    InvalidConfigError,
 )
 from ..core.managers.image import ImageManager
-from ..core.types import BuildContext, ImageInfo
+from ..core.streams import ProgressCallback
+from ..core.types import BuildContext, ImageInfo, ProgressEvent
 from ..implementations.cli.parsing import normalize_reference
-from ..implementations.docker.utils import cli_sensitive
 from ._filters import label_match, select
 from ._model import Image
 from ._store import Store, parse_since
@@ -31,7 +30,6 @@ __all__ = ["FakeImageManager"]
 #: podman's builder (buildah) labels every image it builds.
 BUILDAH_LABEL = ("io.buildah.version", "1.28.2")
 # docker's predefined proxy build arguments (as DockerImageManager allows them)
-_PROXY_ARGS = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"})
 _DOCKER_KEYS = frozenset({"before", "dangling", "label", "reference", "since", "until"})
 _PODMAN_KEYS = _DOCKER_KEYS | {
     "containers",
@@ -56,15 +54,16 @@ class FakeImageManager(ImageManager):
 
     # ------------------------------------------------------------------ hooks
 
-    def _build(self, context: BuildContext, image_name: str, timeout: float | None) -> str:
+    def _build(
+        self,
+        context: BuildContext,
+        image_name: str,
+        timeout: float | None,
+        progress: ProgressCallback | None,
+    ) -> str:
         s = self._s
-        for key in context.build_args:
-            if cli_sensitive(key) and key.upper() not in _PROXY_ARGS:
-                raise InvalidConfigError(
-                    "BuildContext.build_args key",
-                    key,
-                    "would also configure the CLI itself; use another name",
-                )
+        if progress is not None:
+            _build_progress(context.dockerfile, progress, podman=s.podman)
         with s.lock:
             s.record(
                 "images",
@@ -126,8 +125,10 @@ class FakeImageManager(ImageManager):
     def _builder_labels(self) -> dict[str, str]:
         return dict([BUILDAH_LABEL]) if self._s.podman else {}
 
-    def _pull(self, image: str, timeout: float | None) -> str:
+    def _pull(self, image: str, timeout: float | None, progress: ProgressCallback | None) -> str:
         s = self._s
+        if progress is not None:
+            progress(ProgressEvent(f"Pulling {image}"))
         with s.lock:
             s.record("images", "pull", {"image": image, "timeout": timeout})
             ref = normalize_reference(image)
@@ -143,8 +144,10 @@ class FakeImageManager(ImageManager):
                 )
             return s.pull(ref).id
 
-    def _push(self, image: str, timeout: float | None) -> None:
+    def _push(self, image: str, timeout: float | None, progress: ProgressCallback | None) -> None:
         s = self._s
+        if progress is not None:
+            progress(ProgressEvent(f"Pushing {image}"))
         with s.lock:
             s.record("images", "push", {"image": image, "timeout": timeout})
             argv = ["push", image]
@@ -387,3 +390,20 @@ class FakeImageManager(ImageManager):
                 },
             )
         return image.info
+
+
+def _build_progress(dockerfile: str, progress: ProgressCallback, *, podman: bool) -> None:
+    """One event per Dockerfile instruction, worded as the runtime's builder words its step
+    lines (docker ``Step 2/5 : RUN x``, podman ``STEP 2/5: RUN x``), before the build."""
+    steps = [
+        line.strip()
+        for line in dockerfile.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    for number, step in enumerate(steps, 1):
+        line = (
+            f"STEP {number}/{len(steps)}: {step}"
+            if podman
+            else f"Step {number}/{len(steps)} : {step}"
+        )
+        progress(ProgressEvent(line, number, len(steps)))

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
@@ -20,9 +20,17 @@ from ...core.exceptions import (
     OutputParseError,
 )
 from ...core.managers.container import ContainerManager
-from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
+from ...core.streams import LogStream
+from ...core.types import (
+    HEALTH_STATES,
+    ContainerInfo,
+    ExecResult,
+    HealthState,
+    PortMapping,
+    RunConfig,
+)
 from ..cli import parsing as p
-from ..cli.command import CommandResult
+from ..cli.command import CommandResult, OutputStream
 from ..cli.manager import CLIManager
 from .utils import command_args, filter_args, format_env_vars, private_tempdir, run_args
 
@@ -31,6 +39,8 @@ __all__ = ["DockerContainerManager"]
 # "0.0.0.0:18080->80/tcp", "[::]:18080->80/tcp", "127.0.0.1:32768->81/udp", "80/tcp"
 _PS_PORT = re.compile(r"^(?:\[?([0-9a-fA-F:.]*)\]?:(\d+)->)?(\d+)(?:-\d+)?/(\w+)$")
 _EXITED = re.compile(r"^Exited \((-?\d+)\)")
+# `ps` Status: "Up 5 seconds (healthy)", docker's "(health: starting)", podman's "(starting)"
+_PS_HEALTH = re.compile(r"\((?:health: )?(starting|healthy|unhealthy)\)\s*$")
 _NOT_FOUND_EXEC = re.compile(r"executable file not found|no such file or directory", re.I)
 _REMOVAL_IN_PROGRESS = re.compile(r"removal of container \S+ is already in progress", re.I)
 _REMOVAL_POLL = 0.1
@@ -47,6 +57,30 @@ _DEFAULT_STOP_TIMEOUT = 10
 _IMAGE_ID_REF = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})")
 
 
+def ps_health(status: str) -> HealthState | None:
+    """``ContainerInfo.health`` from a ``ps`` row's Status text."""
+    match = _PS_HEALTH.search(status) if status.endswith(")") else None
+    if match is None:
+        return None
+    found = match.group(1)
+    for known in HEALTH_STATES:
+        if found == known:
+            return known
+    return None
+
+
+def health_state(state: Mapping[str, Any]) -> HealthState | None:
+    """``ContainerInfo.health`` from an inspect document's ``State``: ``Health.Status``
+    (docker, podman 4), or ``Healthcheck.Status`` (podman 3); None without a health check
+    (docker: no ``Health``; podman: an empty status)."""
+    for key in ("Health", "Healthcheck"):
+        status = p.as_str(p.as_dict(state.get(key)).get("Status")).lower()
+        for known in HEALTH_STATES:
+            if status == known:
+                return known
+    return None
+
+
 class DockerContainerManager(CLIManager, ContainerManager):
     """:class:`ContainerManager` over the docker CLI."""
 
@@ -54,6 +88,13 @@ class DockerContainerManager(CLIManager, ContainerManager):
     error = ContainerOperationError
     #: Options of ``rm`` that make ``force`` kill at once (podman also needs ``-t 0``).
     force_remove_options: tuple[str, ...] = ("-f",)
+    #: How the CLI's own messages start (on stderr): "Error…", and the words of an
+    #: unreachable daemon (the classifier's `unavailable` patterns).
+    cli_error_start: re.Pattern[str] = re.compile(
+        r"error|cannot connect to the docker daemon|permission denied while trying to connect"
+        r"|failed to initialize",
+        re.IGNORECASE,
+    )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -262,6 +303,52 @@ class DockerContainerManager(CLIManager, ContainerManager):
             return result.stdout
         return result.stderr if stderr else b""
 
+    def _stream_logs(
+        self,
+        container: str,
+        follow: bool,
+        tail: int | None,
+        since: str | None,
+        timeout: float | None,
+    ) -> LogStream:
+        # One `logs` process, its two pipes kept apart: each line comes out labelled with
+        # the pipe the container wrote it to. Nothing is checked first (no extra call before
+        # the first line): a missing container makes `logs` fail at once, and the stream
+        # raises the classified ContainerNotFoundError.
+        args = ["logs"]
+        if follow:
+            args.append("--follow")
+        if tail is not None:
+            args += ["--tail", str(tail)]
+        if since is not None:
+            args += ["--since", since]
+        stream = self._runner.stream([*args, container], error=self.error, timeout=timeout)
+        return LogStream(self._container_lines(stream), close=stream.close)
+
+    def _container_lines(self, stream: OutputStream[str]) -> Iterator[tuple[str, str]]:
+        """The stream's lines without the CLI's own error message.
+
+        When ``logs`` fails at once (missing container, unreachable daemon), its messages are
+        the only lines, on stderr, and must not pass for the container's output (a
+        ``wait_for_log`` pattern could match them). So leading stderr lines that start like
+        the CLI's messages (``cli_error_start``) are held until a line that does not comes
+        (then they were the container's, and come out first, in order) or the process ends:
+        exit 0, they were the container's; else they are dropped and the classified error
+        is raised (it carries them in ``.stderr``).
+        """
+        held: list[tuple[str, str]] = []
+        for item in stream:  # raises the classified error if `logs` failed
+            if item[0] == "stderr" and self.cli_error_start.match(item[1]):
+                held.append(item)
+                continue
+            yield from held
+            yield item
+            break
+        else:
+            yield from held  # `logs` ended well: they were the container's
+            return
+        yield from stream
+
     def _exec(
         self,
         container: str,
@@ -401,6 +488,7 @@ class DockerContainerManager(CLIManager, ContainerManager):
             networks=tuple(sorted(p.as_dict(settings.get("Networks")))),
             exit_code=p.as_int(state.get("ExitCode")) if exited else None,
             image_id=p.full_image_id(data.get("Image")) or None,
+            health=health_state(state),
             raw=data,
         )
 
@@ -428,5 +516,6 @@ class DockerContainerManager(CLIManager, ContainerManager):
             exit_code=p.as_int(exited.group(1))
             if exited and state is ContainerState.EXITED
             else None,
+            health=ps_health(p.as_str(data.get("Status"))),
             raw=data,
         )

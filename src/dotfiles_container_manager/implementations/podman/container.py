@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -12,11 +13,13 @@ from ...core.exceptions import ContainerConflictError
 from ...core.types import ContainerInfo, ExecResult
 from ..cli import parsing as p
 from ..cli.command import CommandResult
-from ..docker.container import DockerContainerManager
+from ..docker.container import DockerContainerManager, ps_health
 
 __all__ = ["PodmanContainerManager"]
 
 _LISTED_WITHOUT_ALL = (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING)
+#: podman's (and docker's) default health-check interval, in seconds.
+_HEALTH_INTERVAL = 30.0
 
 
 class PodmanContainerManager(DockerContainerManager):
@@ -24,6 +27,10 @@ class PodmanContainerManager(DockerContainerManager):
 
     # Without -t 0, `podman rm -f` sends SIGTERM and waits 10 s; docker kills at once.
     force_remove_options = ("-f", "-t", "0")
+    # podman's own messages: "Error: …", and logrus lines (`time="…" level=error msg=…`)
+    cli_error_start = re.compile(
+        r"error|(?:cannot|unable to) connect to podman|time=\S+ level=", re.IGNORECASE
+    )
 
     def _before_force_remove(self, container: str, timeout: float | None) -> None:
         # A `podman stop` killed during its wait leaves the container "stopping"; `rm -f`
@@ -75,6 +82,25 @@ class PodmanContainerManager(DockerContainerManager):
             self._unpause(container)
             super()._stop_verb(verb, container, timeout)
 
+    def _run_health_check(
+        self, container: str, info: ContainerInfo, timeout: float
+    ) -> float | None:
+        # Podman schedules health checks with systemd timers: without systemd (containers,
+        # CI machines, WSL) they never run and the status stays "starting". Run the check
+        # here; `healthcheck run` updates the status (and the failing streak) as a timer's
+        # run would. Its exit status is not read: the caller reads the new status, and a
+        # container that stopped meanwhile (podman then exits 125) is seen by that inspect.
+        self._call(["healthcheck", "run", container], check=False, timeout=timeout)
+        return self.health_interval(info)
+
+    @staticmethod
+    def health_interval(info: ContainerInfo) -> float:
+        """The container's health-check interval in seconds (``Config.Healthcheck.Interval``,
+        nanoseconds), or podman's default."""
+        check = p.as_dict(p.as_dict(info.raw.get("Config")).get("Healthcheck"))
+        interval = p.as_int(check.get("Interval"))
+        return interval / 1e9 if interval and interval > 0 else _HEALTH_INTERVAL
+
     @staticmethod
     def from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
         """A :class:`ContainerInfo` from one podman ``container inspect`` object: docker's
@@ -115,5 +141,6 @@ class PodmanContainerManager(DockerContainerManager):
             ports=p.unique_ports(ports),
             networks=tuple(sorted(p.as_str(n) for n in p.as_list(data.get("Networks")))),
             exit_code=p.as_int(data.get("ExitCode")) if exited else None,
+            health=ps_health(p.as_str(data.get("Status"))),
             raw=data,
         )

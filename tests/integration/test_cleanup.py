@@ -9,7 +9,9 @@ else is looked at.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -247,3 +249,84 @@ def test_build_cut_short_leaves_no_temporary_files(
         pytest.xfail(f"podman leaves working containers {left} and images {images}")
     assert left == []
     assert images == []
+
+
+# ---------------------------------------------------------------------------- item 7
+
+
+def _exec_leftovers(container_id: str, token: str) -> list[str]:
+    """Processes of a timed-out exec still alive: the command's (``token`` in their argv,
+    ``container_id`` in their cgroup) and, on podman, the exec session's ``conmon`` (``-c
+    ID`` and ``--exec-process-spec``)."""
+    found = []
+    for pid, argv, groups in _live_processes():
+        words = argv.split()
+        session = "conmon" in (words[0] if words else "") and "--exec-process-spec" in words
+        session = session and f"-c {container_id} " in f"{argv} "
+        command = token in argv and container_id in groups and "pytest" not in argv
+        if session or command:
+            found.append(f"{pid}: {argv[:80]}")
+    return found
+
+
+def _settled(container_id: str, token: str, settle: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + settle
+    while True:
+        left = _exec_leftovers(container_id, token)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def test_exec_that_times_out_leaves_no_process(engine: ContainerEngine, res: Resources) -> None:
+    cid = engine.containers.run(res.config(name=res.name("exec"), detach=True))
+    seconds = str(300 + os.getpid() % 500)  # unique enough to tell our sleeps apart
+    try:
+        # A tree: the shell, a background sleep and a foreground one.
+        command = ["sh", "-c", f"sleep {seconds} & sleep {seconds}; echo done"]
+        started = time.monotonic()
+        with pytest.raises(CommandTimeoutError):
+            engine.containers.exec(cid, command, timeout=2)
+        assert time.monotonic() - started < 2 + 1 + 10  # limit, reaping, the kill exec
+        assert _settled(cid, f"sleep {seconds}") == []
+        # The container itself is untouched and still answers.
+        assert engine.containers.exec(cid, ["true"]).exit_code == 0
+    finally:
+        engine.containers.remove(cid, force=True)
+
+
+def test_exec_that_times_out_in_an_image_without_sh_leaves_its_command(
+    engine: ContainerEngine, res: Resources
+) -> None:
+    # The documented residue: with no `sh` in the image nothing can be run to find and
+    # kill the command, which (with, on podman, its exec session's conmon) runs on until
+    # the container stops.
+    image = res.image_name("nosh")
+    busybox = shutil.which("busybox") or "/bin/busybox"  # static (the base image's too)
+    context = BuildContext(
+        "FROM scratch\nCOPY busybox /busybox\n",
+        files={"busybox": Path(busybox).read_bytes()},
+        executable=["busybox"],
+        labels=res.labels,
+    )
+    engine.images.build(context, image)
+    cid = ""
+    try:
+        cid = engine.containers.run(
+            res.config(image=image, command=["/busybox", "sleep", "600"], detach=True)
+        )
+        seconds = str(300 + os.getpid() % 500)
+        assert engine.containers.exec(cid, ["sh", "-c", "true"]).exit_code == 127  # no sh
+        with pytest.raises(CommandTimeoutError):
+            engine.containers.exec(cid, ["/busybox", "sleep", seconds], timeout=2)
+        left = _settled(cid, f"sleep {seconds}", settle=1.0)
+        assert any(f"/busybox sleep {seconds}" in p for p in left)
+        if engine.runtime == "podman":
+            assert any("conmon" in p for p in left)
+        engine.containers.remove(cid, force=True)  # ... and it ends with the container
+        assert _settled(cid, f"sleep {seconds}") == []
+    finally:
+        if cid:
+            with contextlib.suppress(ContainerError):
+                engine.containers.remove(cid, force=True)
+        engine.images.remove(image, force=True)

@@ -195,23 +195,36 @@ def test_forced_removal_waits_for_a_removal_already_in_progress(
 # ---------------------------------------------------------------------------- item 6
 
 
-def _external_containers(engine: ContainerEngine, prefix: str) -> list[str]:
-    """Containers whose name starts with ``prefix``, buildah's working containers included."""
-    if engine.runtime != "podman":
-        return _containers_named_prefix(engine, prefix)
-    args = ["podman", "ps", "-a", "--external", "--no-trunc", "--format", "{{.ID}} {{.Names}}"]
+def _external_containers(engine: ContainerEngine) -> dict[str, tuple[str, str]]:
+    """Every container, buildah's working containers included (podman ``--external``):
+    id -> (name, image id)."""
+    image = "{{.ImageID}}" if engine.runtime == "podman" else "{{.Image}}"  # docker: name or id
+    args = [
+        engine.command,
+        "ps",
+        "-a",
+        "--no-trunc",
+        "--format",
+        f"{{{{.ID}}}} {{{{.Names}}}} {image}",
+    ]
+    if engine.runtime == "podman":
+        args.insert(3, "--external")
     out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
-    return [ln.split()[0] for ln in out.splitlines() if ln.split()[1:2][0].startswith(prefix)]
+    found = {}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) >= 2:
+            found[words[0]] = (words[1], words[2] if len(words) > 2 else "")
+    return found
 
 
-def _containers_named_prefix(engine: ContainerEngine, prefix: str) -> list[str]:
-    args = [engine.command, "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}}"]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
-    return [ln.split()[0] for ln in out.splitlines() if ln.split()[1:2][0].startswith(prefix)]
-
-
-def test_build_cut_short_leaves_no_temporary_files(
-    engine: ContainerEngine, res: Resources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("cut", ["first-step", "later-step"])
+def test_build_cut_short_leaves_nothing(
+    engine: ContainerEngine,
+    res: Resources,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cut: str,
 ) -> None:
     # The caller's TMPDIR (and Python's) is this test's directory: whatever the CLI or the
     # library put in a temporary directory and left behind would be found there.
@@ -219,36 +232,59 @@ def test_build_cut_short_leaves_no_temporary_files(
     caller_tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(caller_tmp))
     monkeypatch.setattr(tempfile, "tempdir", str(caller_tmp))
-    # A base image of this test's own, so that buildah's working containers carry its name.
+    # A base image name of this test's own: buildah names its first working container
+    # after it. The later ones are named after the intermediate image they start from,
+    # which carries the build's labels (podman commits them on every step).
     base = res.image_name("base")
     engine.images.tag(res.image, base)
     mark = {"dcm-cleanup": res.prefix}
+    steps = "RUN sleep 30\n" if cut == "first-step" else "COPY blob /blob\nRUN sleep 30\n"
     context = BuildContext(
-        f"FROM {base}\nCOPY blob /blob\nRUN sleep 30\n",
+        f"FROM {base}\n{steps}",
         files={"blob": os.urandom(8 * 1024 * 1024)},
         labels={**res.labels, **mark},
     )
-    try:
-        with pytest.raises(CommandTimeoutError):
-            engine.images.build(context, res.image_name(), timeout=6)
-        assert sorted(os.listdir(caller_tmp)) == []
-        left = _external_containers(engine, res.prefix)
-        images = [
+    before = set(_external_containers(engine))
+
+    def labelled() -> list[str]:
+        return [
             i.id
             for i in engine.images.list(all=True, filters={"label": f"dcm-cleanup={res.prefix}"})
         ]
+
+    def working_containers(images: list[str]) -> dict[str, tuple[str, str]]:
+        """New containers named after the base, or started from it or this build's images."""
+        ids = [i.removeprefix("sha256:") for i in images]
+        return {
+            cid: (name, image)
+            for cid, (name, image) in _external_containers(engine).items()
+            if cid not in before
+            and (
+                name.startswith(res.prefix)
+                or image.startswith(res.prefix)
+                or any(image and i.startswith(image.removeprefix("sha256:")) for i in ids)
+            )
+        }
+
+    intermediate: list[str] = []
+    left: dict[str, tuple[str, str]] = {}
+    try:
+        started = time.monotonic()
+        with pytest.raises(CommandTimeoutError):
+            engine.images.build(context, res.image_name(), timeout=6)
+        assert time.monotonic() - started < 6 + 10 + 5  # limit, grace, cleanup
+        assert sorted(os.listdir(caller_tmp)) == []
+        intermediate = labelled()
+        left = working_containers(intermediate)
     finally:
-        for container in _external_containers(engine, res.prefix):
+        images = labelled()
+        for container in working_containers(images):
             subprocess.run([engine.command, "rm", "-f", container], capture_output=True, timeout=60)
-        for image in engine.images.list(all=True, filters={"label": f"dcm-cleanup={res.prefix}"}):
-            subprocess.run([engine.command, "rmi", "-f", image.id], capture_output=True, timeout=60)
+        for image in reversed(images):
+            subprocess.run([engine.command, "rmi", "-f", image], capture_output=True, timeout=60)
         subprocess.run([engine.command, "rmi", base], capture_output=True, timeout=60)
-    if engine.runtime == "podman":
-        # Not fixed yet (issue 15 item 6): podman 4.3 exits at once on SIGINT and cleans
-        # nothing; its working containers and intermediate images stay.
-        pytest.xfail(f"podman leaves working containers {left} and images {images}")
-    assert left == []
-    assert images == []
+    assert left == {}
+    assert intermediate == []
 
 
 # ---------------------------------------------------------------------------- item 7

@@ -116,6 +116,8 @@ class Call:
     timeout: float | None
     merge_stderr: bool
     interrupt_grace: float | None = None
+    interrupt: Callable[[int], None] | None = None
+    streamed: bool = False
 
     def option(self, flag: str) -> str:
         """The value after ``flag`` (which must occur once)."""
@@ -173,30 +175,40 @@ class FakeRunner:
         merge_stderr: bool = False,
         interrupt_grace: float | None = None,
     ) -> CommandResult:
+        answer = self._answer(
+            args,
+            error=error,
+            check=check,
+            input=input,
+            timeout=timeout,
+            env=env,
+            merge_stderr=merge_stderr,
+            interrupt_grace=interrupt_grace,
+        )
+        if check and answer.returncode != 0:
+            raise self.classifier.classify(answer, error)
+        return answer
+
+    def _answer(
+        self,
+        args: Sequence[str],
+        *,
+        input: Input,
+        **options: Any,
+    ) -> CommandResult:
         data: bytes | None = None
         if isinstance(input, (bytes, bytearray, memoryview)):
             data = bytes(input)
         elif input is not None:
             data = b"".join(bytes(chunk) for chunk in input)
-        call = Call(
-            args=tuple(args),
-            error=error,
-            check=check,
-            env=None if env is None else dict(env),
-            input=data,
-            timeout=timeout,
-            merge_stderr=merge_stderr,
-            interrupt_grace=interrupt_grace,
-        )
+        env = options.pop("env")
+        call = Call(args=tuple(args), input=data, env=None if env is None else dict(env), **options)
         self.calls.append(call)
         if not self._responses:
             raise AssertionError(f"unscripted call: {list(args)}")
         response = self._responses.pop(0)
         answer = response(call) if callable(response) else response
-        answer = replace(answer, command=tuple(self.argv(args)))
-        if check and answer.returncode != 0:
-            raise self.classifier.classify(answer, error)
-        return answer
+        return replace(answer, command=tuple(self.argv(args)))
 
     def stream(
         self,
@@ -208,8 +220,55 @@ class FakeRunner:
         env: Mapping[str, str] | None = None,
         raw: bool = False,
         interrupt_grace: float | None = None,
+        interrupt: Callable[[int], None] | None = None,
     ) -> OutputStream[Any]:
-        raise AssertionError(f"stream() is not scripted: {list(args)}")
+        """The scripted result's lines (stdout, then stderr); a response that raises
+        raises when the stream is made. A non-zero exit raises after the last line."""
+        if raw:
+            raise AssertionError(f"raw stream() is not scripted: {list(args)}")
+        answer = self._answer(
+            args,
+            error=error,
+            check=False,
+            input=input,
+            timeout=timeout,
+            env=env,
+            merge_stderr=False,
+            interrupt_grace=interrupt_grace,
+            interrupt=interrupt,
+            streamed=True,
+        )
+        return _ScriptedStream(answer, self.classifier.classify(answer, error))
+
+
+class _ScriptedStream:
+    """A finished CLI's output handed out as a stream."""
+
+    def __init__(self, answer: CommandResult, failure: ContainerError) -> None:
+        self.returncode: int | None = answer.returncode
+        self._items = [("stdout", line) for line in answer.stdout_text.splitlines()]
+        self._items += [("stderr", line) for line in answer.stderr_text.splitlines()]
+        self._failure = failure if answer.returncode else None
+
+    def __iter__(self) -> _ScriptedStream:
+        return self
+
+    def __next__(self) -> tuple[str, str]:
+        if self._items:
+            return self._items.pop(0)
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        raise StopIteration
+
+    def close(self) -> None:
+        self._items = []
+
+    def __enter__(self) -> _ScriptedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @pytest.fixture(params=RUNTIMES)

@@ -13,7 +13,7 @@ from ...core.managers.image import ImageManager
 from ...core.types import BuildContext, ImageInfo
 from ...core.validation import cli_sensitive
 from ..cli import parsing as p
-from ..cli.command import CommandResult
+from ..cli.command import CommandResult, Input
 from ..cli.manager import CLIManager
 from ..cli.tarstream import context_tar_chunks
 from .utils import filter_args, label_args, private_tempdir
@@ -85,13 +85,11 @@ class DockerImageManager(CLIManager, ImageManager):
             # this private directory, removed with it whatever happens to the call.
             build_env["TMPDIR"] = os.path.join(tmp, "tmp")
             os.mkdir(build_env["TMPDIR"], 0o700)
-            result = self._call(
+            result = self._run_build(
                 args,
-                ImageBuildError,
                 input=context_tar_chunks(context),
                 env=build_env,
                 timeout=timeout or max(self._runner.timeout, LONG_TIMEOUT),
-                interrupt_grace=BUILD_INTERRUPT_GRACE,
             )
             try:
                 with open(iidfile, encoding="ascii") as handle:
@@ -101,6 +99,20 @@ class DockerImageManager(CLIManager, ImageManager):
         if not image_id:
             image_id = self._id_from_output(result)
         return p.full_image_id(image_id)
+
+    def _run_build(
+        self, args: list[str], *, input: Input, env: dict[str, str], timeout: float
+    ) -> CommandResult:
+        """The build CLI call. Cut short, docker gets SIGINT: it cancels the build and
+        ``--force-rm`` removes its step container."""
+        return self._call(
+            args,
+            ImageBuildError,
+            input=input,
+            env=env,
+            timeout=timeout,
+            interrupt_grace=BUILD_INTERRUPT_GRACE,
+        )
 
     def _id_from_output(self, result: CommandResult) -> str:
         # No iidfile (an old CLI): the id is the last line podman prints, or docker's

@@ -9,7 +9,7 @@ the other through it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, overload
 
@@ -110,6 +110,7 @@ class Runner(Protocol):
         env: Mapping[str, str] | None = None,
         raw: Literal[False] = False,
         interrupt_grace: float | None = None,
+        interrupt: Callable[[int], None] | None = None,
     ) -> OutputStream[str]: ...
 
     @overload
@@ -123,6 +124,7 @@ class Runner(Protocol):
         env: Mapping[str, str] | None = None,
         raw: Literal[True],
         interrupt_grace: float | None = None,
+        interrupt: Callable[[int], None] | None = None,
     ) -> OutputStream[bytes]: ...
 
     def stream(
@@ -135,6 +137,7 @@ class Runner(Protocol):
         env: Mapping[str, str] | None = None,
         raw: bool = False,
         interrupt_grace: float | None = None,
+        interrupt: Callable[[int], None] | None = None,
     ) -> OutputStream[str] | OutputStream[bytes]:
         """Run the CLI and yield its labelled output (lines, or raw chunks with ``raw=True``)
         as it arrives (see :meth:`CommandRunner.stream`)."""

@@ -348,7 +348,7 @@ class TestRealRunner:
             DockerImageManager(_runner(cli)).build(
                 BuildContext("FROM x\n"), f"{tag}:1", progress=progress
             )
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 25  # not the script's 30 s: it was ended
         assert wait_gone(tag) == []
 
     @pytest.mark.parametrize("how", ["close", "with", "break", "drop", "exception"])

@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import replace
 from typing import Any
 
 from ...core.enums import ContainerState
@@ -20,6 +19,7 @@ from ...core.exceptions import (
     OutputParseError,
 )
 from ...core.managers.container import ContainerManager
+from ...core.record import replace
 from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
 from ..cli import parsing as p
 from ..cli.command import CommandResult

@@ -7,11 +7,11 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from ...core import validation as v
 from ...core.exceptions import ImageConflictError, ImageNotFoundError
+from ...core.record import replace
 from ...core.types import ImageInfo
 from ..cli import parsing as p
 from ..cli.command import CommandResult, Runner

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from dotfiles_container_manager.core.exceptions import ContainerError
+from dotfiles_container_manager.core.record import replace
 from dotfiles_container_manager.implementations.cli.command import (
     CommandResult,
     Input,

@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
-from dataclasses import replace
 from typing import Any
 
 from ...core.enums import ContainerState
@@ -21,6 +20,7 @@ from ...core.exceptions import (
     OutputParseError,
 )
 from ...core.managers.container import ContainerManager
+from ...core.record import replace
 from ...core.streams import LogStream
 from ...core.types import (
     HEALTH_STATES,

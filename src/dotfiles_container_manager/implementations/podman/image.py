@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import replace
 from typing import Any
 
 from ...core import validation as v
@@ -20,6 +19,7 @@ from ...core.exceptions import (
     ImageConflictError,
     ImageNotFoundError,
 )
+from ...core.record import replace
 from ...core.streams import ProgressCallback
 from ...core.types import ImageInfo
 from ..cli import parsing as p

@@ -31,6 +31,8 @@ from dotfiles_container_manager import (
 
 from .conftest import Resources
 
+pytestmark = pytest.mark.real_only("what cut-short CLI calls leave behind in real processes")
+
 
 def _engine_with_timeout(engine: ContainerEngine, timeout: float) -> ContainerEngine:
     # Made without the factory's probe, which would run under the short limit too.

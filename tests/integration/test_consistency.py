@@ -30,6 +30,8 @@ from dotfiles_container_manager import (
 
 from .conftest import BASE_IMAGE, Resources
 
+pytestmark = pytest.mark.real_only("docker and podman CLI behaviours made consistent")
+
 # --------------------------------------------------------------------------- 9. exec results
 
 

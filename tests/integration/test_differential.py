@@ -34,6 +34,8 @@ from dotfiles_container_manager.testing import FakeEngine
 
 from .conftest import BASE_IMAGE, LABEL, RUN_ID, get_engine
 
+pytestmark = pytest.mark.real_only("the real engine is compared with a fake of its own")
+
 
 class Transcript:
     """The outcomes of one run of the scenario, ids replaced by the scenario's names."""

@@ -28,6 +28,8 @@ from dotfiles_container_manager.diagnosis import diagnose_error
 
 from .conftest import IN_CI, Resources, get_engine
 
+pytestmark = pytest.mark.real_only("the real CLIs and daemons")
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 

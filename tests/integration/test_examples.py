@@ -14,6 +14,8 @@ from dotfiles_container_manager import ContainerEngine
 
 from .conftest import BASE_IMAGE
 
+pytestmark = pytest.mark.real_only("the examples drive the real runtimes")
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SRC = Path(__file__).resolve().parents[2] / "src"
 # Per example: extra arguments after the runtime, and how its output's last line begins.

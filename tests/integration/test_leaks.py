@@ -21,9 +21,13 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from dotfiles_container_manager import ContainerEngine
 
 from .test_reliability import live_pids_with
+
+pytestmark = pytest.mark.real_only("helper processes of the real runtimes")
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider"]
 LEAKY_TESTS = """

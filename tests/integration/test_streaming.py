@@ -49,6 +49,8 @@ from dotfiles_container_manager import (
 
 from .conftest import BASE_IMAGE, Resources
 
+pytestmark = pytest.mark.real_only("live CLI output, real builds and published ports")
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 LAYER = re.compile(r"^ ?-{2,3}> ([0-9a-f]{11,64})$")
 

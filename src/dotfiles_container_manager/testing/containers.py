@@ -137,13 +137,6 @@ class FakeContainerManager(ContainerManager):
             s.record("containers", "restart", {"container": container, "timeout": timeout})
             argv = ["restart", container]
             c = s.container(container, argv)
-            if c.state is _PAUSED and s.podman:
-                raise s.error(
-                    ContainerConflictError,
-                    "unable to restart a container in a paused or unknown state: "
-                    "container state improper",
-                    argv,
-                )
             self._terminate(c, argv)
             if c.id in s.containers:  # not removed by --rm
                 self._launch(c, argv)
@@ -264,10 +257,9 @@ class FakeContainerManager(ContainerManager):
             items: Any = s.containers.values()
             if not s.podman:
                 items = reversed(list(items))  # docker lists the newest first
-                # docker's ps shows stopped containers too when asked for a status
-                everything = all or "status" in filters
-            else:
-                everything = all
+            # A status filter shows stopped containers too (docker's ps does; on podman the
+            # library lists with -a and filters itself).
+            everything = all or "status" in filters
             if not everything:
                 items = [c for c in items if c.state in _LISTED]
             if filters:
@@ -665,14 +657,9 @@ class FakeContainerManager(ContainerManager):
             code = c.main.sigterm_exit_code
             self._exit(c, 137 if code is None else code)
         elif c.state is _PAUSED:
-            if self._s.podman:
-                raise self._s.error(
-                    ContainerConflictError,
-                    f"container {c.id} is running or paused, refusing to clean up: "
-                    "container state improper",
-                    argv,
-                )
-            self._exit(c, 137)  # docker thaws it and kills it
+            # docker thaws it and kills it; on podman, which refuses, the library unpauses
+            # it first: the same outcome on both.
+            self._exit(c, 137)
         elif c.state is _RESTARTING:
             self._exit(c, c.exit_code or 0)
 

@@ -165,21 +165,17 @@ class BuildContext:
             "BuildContext.dockerfile_path", self.dockerfile_path
         )
         _set(self, "dockerfile_path", dockerfile_path)
-        files: dict[str, bytes] = {}
-        total = 0
-        for path, data in self.files.items():
-            norm = v.normalize_context_path("BuildContext.files key", path)
-            if norm in files or norm == dockerfile_path:
-                raise InvalidConfigError(
-                    "BuildContext.files key", path, f"duplicates {norm!r} after normalisation"
-                )
-            if isinstance(data, str):
-                v.check_text(f"BuildContext.files[{path}]", data, allow_empty=True)
-                data = data.encode("utf-8")
-            elif not isinstance(data, (bytes, bytearray, memoryview)):
-                raise InvalidConfigError(f"BuildContext.files[{path}]", type(data), "not bytes/str")
-            files[norm] = bytes(data) if not isinstance(data, bytes) else data
-            total += len(data)
+        files = v.check_files("BuildContext.files", self.files)
+        if dockerfile_path in files:
+            given = next(
+                k for k in self.files if v.normalize_context_path("", k) == dockerfile_path
+            )
+            raise InvalidConfigError(
+                "BuildContext.files key",
+                given,
+                f"duplicates {dockerfile_path!r} after normalisation",
+            )
+        total = sum(len(data) for data in files.values())
         if total > self.max_size:
             raise InvalidConfigError(
                 "BuildContext.files", f"{total} bytes", f"exceeds max_size={self.max_size}"

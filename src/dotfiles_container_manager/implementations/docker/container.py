@@ -15,6 +15,7 @@ from ...core.types import ContainerInfo, ExecResult, PortMapping, RunConfig
 from ..cli import parsing as p
 from ..cli.command import CommandResult
 from ..cli.manager import CLIManager
+from .files import CLIFilesMixin
 from .utils import command_args, filter_args, format_env_vars, private_tempdir, run_args
 
 __all__ = ["DockerContainerManager"]
@@ -25,8 +26,8 @@ _EXITED = re.compile(r"^Exited \((-?\d+)\)")
 _NOT_FOUND_EXEC = re.compile(r"executable file not found|no such file or directory", re.I)
 
 
-class DockerContainerManager(CLIManager, ContainerManager):
-    """:class:`ContainerManager` over the docker CLI."""
+class DockerContainerManager(CLIManager, CLIFilesMixin, ContainerManager):
+    """:class:`ContainerManager` over the docker CLI (files and one-shot runs: ``files.py``)."""
 
     kind = "container"
     error = ContainerOperationError

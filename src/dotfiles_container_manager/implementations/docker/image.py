@@ -16,6 +16,7 @@ from ..cli import parsing as p
 from ..cli.command import CommandResult
 from ..cli.manager import CLIManager
 from ..cli.tarstream import context_tar_chunks
+from .archive import CLIArchiveMixin
 from .utils import filter_args, label_args, private_tempdir
 
 __all__ = ["DockerImageManager"]
@@ -41,8 +42,8 @@ _BUILD_ARGS_ALLOWED = frozenset(
 _ID_LINE = re.compile(r"^(?:deleted:\s*)?(sha256:)?([0-9a-f]{64})$", re.IGNORECASE)
 
 
-class DockerImageManager(CLIManager, ImageManager):
-    """:class:`ImageManager` over the docker CLI."""
+class DockerImageManager(CLIManager, CLIArchiveMixin, ImageManager):
+    """:class:`ImageManager` over the docker CLI (archives: ``archive.py``)."""
 
     kind = "image"
     error = ImageError

@@ -399,6 +399,8 @@ class SafeExtractor(TarSink):
                 raise _Refused("empty name")
             if entry.kind == OTHER:
                 return  # devices and FIFOs are not copied
+            if entry.kind == SYMLINK:
+                _safe_link_target(name, entry.linkname)
             parent_path, _, base = name.rpartition("/")
             parent = self._parent(parent_path)
             if entry.kind == DIRECTORY:
@@ -409,7 +411,6 @@ class SafeExtractor(TarSink):
                 self._fd = os.open(base, _FILE_FLAGS, 0o600, dir_fd=parent)
                 self._written.add(name)
             elif entry.kind == SYMLINK:
-                _safe_link_target(name, entry.linkname)
                 self._clear(parent, base)
                 os.symlink(entry.linkname, base, dir_fd=parent)
             elif entry.kind == HARDLINK:

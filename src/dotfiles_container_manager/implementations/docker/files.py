@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ...core.exceptions import (
     ContainerError,
+    ContainerNotFoundError,
     ContainerOperationError,
     ContainerPathError,
 )
@@ -73,6 +74,11 @@ class CLIFilesMixin:
 
     _runner: Runner
     error: ClassVar[type[ContainerError]]
+
+    if TYPE_CHECKING:
+
+        def _exists(self, ref: str) -> bool: ...  # CLIManager's
+
     force_remove_options: tuple[str, ...]
 
     #: Options of ``cp`` that follow a symbolic link named as the source (inside the
@@ -90,12 +96,12 @@ class CLIFilesMixin:
         timeout: float | None,
     ) -> None:
         chunks = files_tar_chunks(files, executable, int(time.time()))
-        self._cp_in(["cp", "-", f"{container}:{directory}"], directory, chunks, timeout)
+        self._cp_in(["cp", "-", f"{container}:{directory}"], container, directory, chunks, timeout)
 
     def _get_file(self, container: str, path: str, timeout: float | None) -> bytes:
         sink = SingleFile()
         source = f"{container}:{path}"
-        self._cp_out(["cp", *self.cp_follow_options, source, "-"], path, sink, timeout)
+        self._cp_out(["cp", *self.cp_follow_options, source, "-"], container, path, sink, timeout)
         if sink.problem or not sink.entries:
             problem = sink.problem or "gave no file"
             raise ContainerPathError(f"{path!r} in container {container} {problem}", path=path)
@@ -106,6 +112,7 @@ class CLIFilesMixin:
     ) -> None:
         self._cp_in(
             ["cp", source, f"{container}:{destination}"],
+            container,
             destination,
             None,
             timeout or LONG_TIMEOUT,
@@ -118,6 +125,7 @@ class CLIFilesMixin:
         try:
             self._cp_out(
                 ["cp", *self.cp_follow_options, f"{container}:{source}", "-"],
+                container,
                 source,
                 extractor,
                 timeout or LONG_TIMEOUT,
@@ -144,7 +152,9 @@ class CLIFilesMixin:
                 timeout=timeout or LONG_TIMEOUT,
             )
 
-    def _cp_in(self, args: list[str], path: str, input: Input, timeout: float | None) -> None:
+    def _cp_in(
+        self, args: list[str], container: str, path: str, input: Input, timeout: float | None
+    ) -> None:
         with private_tempdir() as tmp:
             result = self._runner.run(
                 args,
@@ -155,9 +165,11 @@ class CLIFilesMixin:
                 timeout=timeout,
             )
         if result.returncode != 0:
-            raise self._cp_failure(self._runner.classify(result, self.error), path)
+            raise self._cp_failure(self._runner.classify(result, self.error), container, path)
 
-    def _cp_out(self, args: list[str], path: str, sink: TarSink, timeout: float | None) -> None:
+    def _cp_out(
+        self, args: list[str], container: str, path: str, sink: TarSink, timeout: float | None
+    ) -> None:
         reader = TarReader(sink)
         try:
             with (
@@ -174,15 +186,25 @@ class CLIFilesMixin:
                     if name == "stdout":
                         reader.feed(chunk)
         except ContainerError as exc:
-            raise self._cp_failure(exc, path) from None
+            raise self._cp_failure(exc, container, path) from None
         reader.close()
 
-    @staticmethod
-    def _cp_failure(failure: ContainerError, path: str) -> ContainerError:
-        """A ``cp`` failure about the path (not the container) as :class:`ContainerPathError`."""
+    def _cp_failure(self, failure: ContainerError, container: str, path: str) -> ContainerError:
+        """A ``cp`` failure about the path (not the container) as :class:`ContainerPathError`.
+
+        docker's ``cp - C:DIR`` says "must be a directory" for a missing container too: a
+        path error is confirmed by the container's existence (one more call, on failure).
+        """
         if type(failure) is ContainerOperationError and _PATH_PROBLEM.search(
             f"{failure.message}\n{failure.stderr}"
         ):
+            if not self._exists(container):
+                return ContainerNotFoundError(
+                    f"No such container: {container}",
+                    command=failure.command,
+                    exit_code=failure.exit_code,
+                    stderr=failure.stderr,
+                )
             return ContainerPathError(
                 failure.message,
                 path=path,

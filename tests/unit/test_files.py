@@ -699,3 +699,15 @@ def test_export_writes_beside_then_renames(runtime: str, tmp_path: Path) -> None
     engine_for(runtime, runner).containers.export("c1", tmp_path / "fs.tar")
     assert os.listdir(tmp_path) == ["fs.tar"]
     assert runner.calls[0].args[0] == "export" and runner.calls[0].args[-1] == "c1"
+
+
+def test_extractor_many_directories_and_no_descriptor_left(tmp_path: Path) -> None:
+    # More directories than the extractor keeps open, visited out of order.
+    members = [(member(f"t/d{i % 300}/f{i}"), str(i).encode()) for i in range(900)]
+    members.append((member("t/hard", tarfile.LNKTYPE, link="t/d5/f5"), None))
+    before = len(os.listdir("/proc/self/fd"))
+    assert extract(tar_of(*members), tmp_path, top="t") == []
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert (tmp_path / "t" / "d299" / "f899").read_bytes() == b"899"
+    assert (tmp_path / "t" / "hard").read_bytes() == b"5"
+    assert len(list((tmp_path / "t").iterdir())) == 301

@@ -323,6 +323,8 @@ class SingleFile(TarSink):
         return b"".join(self.parts)
 
 
+#: Directory descriptors a :class:`SafeExtractor` keeps open at most.
+_DIR_CACHE = 256
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -370,6 +372,10 @@ class SafeExtractor(TarSink):
     calling user. Directories get their mode and mtime once the archive ended. Entries that
     cannot be written safely are not written; their names and the reasons are in
     :attr:`refused`.
+
+    Directories are reached through descriptors opened one component at a time with
+    ``O_NOFOLLOW`` and kept (up to :data:`_DIR_CACHE`), so a tree of many files costs about
+    one ``open`` per file. A kept descriptor stays valid: no entry may replace a directory.
     """
 
     def __init__(self, destination: str, *, top: str | None = None) -> None:
@@ -380,8 +386,7 @@ class SafeExtractor(TarSink):
         self._top = top
         self._archive_top: str | None = None
         self._root = os.open(destination, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        self._parent_path: str | None = None
-        self._parent_fd = -1
+        self._dirs: dict[str, int] = {}  # relative path -> open descriptor ("" is _root)
         self._fd = -1
         self._entry: TarEntry | None = None
         self._written: set[str] = set()
@@ -402,13 +407,16 @@ class SafeExtractor(TarSink):
             if entry.kind == SYMLINK:
                 _safe_link_target(name, entry.linkname)
             parent_path, _, base = name.rpartition("/")
-            parent = self._parent(parent_path)
+            parent = self._dir(parent_path, create=True)
             if entry.kind == DIRECTORY:
                 self._directory(parent, base)
                 self._directories.append((name, entry.mode, entry.mtime))
             elif entry.kind == FILE:
-                self._clear(parent, base)
-                self._fd = os.open(base, _FILE_FLAGS, 0o600, dir_fd=parent)
+                try:
+                    self._fd = os.open(base, _FILE_FLAGS, 0o600, dir_fd=parent)
+                except FileExistsError:  # replaced, never written through
+                    self._clear(parent, base)
+                    self._fd = os.open(base, _FILE_FLAGS, 0o600, dir_fd=parent)
                 self._written.add(name)
             elif entry.kind == SYMLINK:
                 self._clear(parent, base)
@@ -418,19 +426,12 @@ class SafeExtractor(TarSink):
                 if target not in self._written:
                     raise _Refused(f"hard link to {entry.linkname!r}, not a file copied here")
                 target_parent, _, target_base = target.rpartition("/")
-                source_fd = self._open_dir(target_parent)
-                try:
-                    self._clear(parent, base)
-                    os.link(
-                        target_base,
-                        base,
-                        src_dir_fd=source_fd,
-                        dst_dir_fd=parent,
-                        follow_symlinks=False,
-                    )
-                finally:
-                    if source_fd != self._root:
-                        os.close(source_fd)
+                source = self._dir(target_parent)
+                parent = self._dir(parent_path)  # the lookup above may have evicted it
+                self._clear(parent, base)
+                os.link(
+                    target_base, base, src_dir_fd=source, dst_dir_fd=parent, follow_symlinks=False
+                )
                 self._written.add(name)
         except _Refused as why:
             self.refused.append(f"{entry.name}: {why}")
@@ -464,21 +465,18 @@ class SafeExtractor(TarSink):
         try:
             for name, mode, mtime in reversed(self._directories):
                 try:
-                    fd = self._open_dir(name)
+                    fd = self._dir(name)
                 except (_Refused, OSError):
                     continue
-                try:
-                    os.fchmod(fd, (mode & 0o755) | 0o700)
-                    os.utime(fd, (mtime, mtime))
-                finally:
-                    os.close(fd)
+                os.fchmod(fd, (mode & 0o755) | 0o700)
+                os.utime(fd, (mtime, mtime))
         finally:
             self.release()
 
     def release(self) -> None:
         """Close every descriptor (also after a failure)."""
         self._close_file()
-        self._forget_parent()
+        self._forget_dirs()
         if self._root >= 0:
             os.close(self._root)
             self._root = -1
@@ -504,44 +502,40 @@ class SafeExtractor(TarSink):
             os.close(self._fd)
             self._fd = -1
 
-    def _forget_parent(self) -> None:
-        if self._parent_fd >= 0 and self._parent_fd != self._root:
-            os.close(self._parent_fd)
-        self._parent_fd = -1
-        self._parent_path = None
+    def _forget_dirs(self) -> None:
+        dirs, self._dirs = self._dirs, {}
+        for fd in dirs.values():
+            os.close(fd)
 
-    def _parent(self, path: str) -> int:
-        """An open descriptor of directory ``path`` (created as needed), cached for the
-        next entries (archives list a directory's files together)."""
-        if path == self._parent_path:
-            return self._parent_fd
-        self._forget_parent()
-        fd = self._open_dir(path, create=True)
-        self._parent_path, self._parent_fd = path, fd
-        return fd
-
-    def _open_dir(self, path: str, *, create: bool = False) -> int:
-        """Walk ``path`` from the destination one component at a time, never following a
-        link (a component that is a link or a file refuses the entry)."""
-        fd = self._root
-        for part in path.split("/") if path else ():
+    def _dir(self, path: str, *, create: bool = False) -> int:
+        """A descriptor of directory ``path`` (relative to the destination), opened from
+        its parent's with ``O_NOFOLLOW`` (created when ``create``): a component that is a
+        link or a file refuses the entry. Kept for the next entries."""
+        if not path:
+            return self._root
+        fd = self._dirs.get(path)
+        if fd is not None:
+            return fd
+        parent_path, _, part = path.rpartition("/")
+        parent = self._dir(parent_path, create=create)
+        try:
             try:
-                try:
-                    child = os.open(part, _DIR_FLAGS, dir_fd=fd)
-                except FileNotFoundError:
-                    if not create:
-                        raise
-                    os.mkdir(part, 0o700, dir_fd=fd)
-                    child = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                if fd != self._root:
-                    os.close(fd)
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise _Refused(f"{part!r} on the way is not a directory") from None
-                raise
-            if fd != self._root:
-                os.close(fd)
-            fd = child
+                fd = os.open(part, _DIR_FLAGS, dir_fd=parent)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                os.mkdir(part, 0o700, dir_fd=parent)
+                fd = os.open(part, _DIR_FLAGS, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise _Refused(f"{part!r} on the way is not a directory") from None
+            raise
+        if len(self._dirs) >= _DIR_CACHE:
+            # Evict all but this path's ancestors (the caller holds their descriptors).
+            keep = {a for a in self._dirs if path.startswith(f"{a}/")}
+            for cached in [c for c in self._dirs if c not in keep]:
+                os.close(self._dirs.pop(cached))
+        self._dirs[path] = fd
         return fd
 
     @staticmethod

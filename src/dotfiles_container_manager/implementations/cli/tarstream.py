@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ...core.types import BuildContext
 
-__all__ = ["context_tar_bytes", "context_tar_chunks", "files_tar_chunks"]
+__all__ = ["coalesced", "context_tar_bytes", "context_tar_chunks", "files_tar_chunks"]
 
 BLOCK = 512
 CHUNK = 1024 * 1024
@@ -90,6 +90,30 @@ def files_tar_chunks(
         if len(data) % BLOCK:
             yield bytes(BLOCK - len(data) % BLOCK)
     yield bytes(2 * BLOCK)  # end-of-archive marker
+
+
+def coalesced(
+    chunks: Iterator[bytes | memoryview], size: int = 64 * 1024
+) -> Iterator[bytes | memoryview]:
+    """``chunks`` with the small ones joined into pieces of about ``size`` bytes (large ones
+    pass through as they are): a tar of many small files is then written with a few large
+    writes instead of three per file."""
+    pending: list[bytes | memoryview] = []
+    held = 0
+    for chunk in chunks:
+        if len(chunk) >= size:
+            if pending:
+                yield b"".join(pending)
+                pending, held = [], 0
+            yield chunk
+            continue
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(pending)
+            pending, held = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 def context_tar_chunks(context: BuildContext) -> Iterator[bytes | memoryview]:

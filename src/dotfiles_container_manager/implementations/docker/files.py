@@ -30,7 +30,7 @@ from ...core.types import ExecResult, RunConfig
 from ..cli import parsing as p
 from ..cli.command import CommandResult, Input
 from ..cli.tarread import SafeExtractor, SingleFile, TarReader, TarSink
-from ..cli.tarstream import files_tar_chunks
+from ..cli.tarstream import coalesced, files_tar_chunks
 from .utils import command_args, format_env_vars, private_tempdir, run_args
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class CLIFilesMixin:
         executable: frozenset[str],
         timeout: float | None,
     ) -> None:
-        chunks = files_tar_chunks(files, executable, int(time.time()))
+        chunks = coalesced(files_tar_chunks(files, executable, int(time.time())))
         self._cp_in(["cp", "-", f"{container}:{directory}"], container, directory, chunks, timeout)
 
     def _get_file(self, container: str, path: str, timeout: float | None) -> bytes:

@@ -433,3 +433,20 @@ def test_export_then_import(
         engine.images.remove(tag)
     with pytest.raises(InvalidConfigError):
         engine.images.import_(fs, tag, changes=["RUN rm -rf /"])
+
+
+def test_copy_to_follows_a_symlinked_source(
+    engine: ContainerEngine, box: str, tmp_path: Path
+) -> None:
+    """A dotfile that is a symbolic link arrives as its content, on both runtimes; links
+    inside a copied directory stay links."""
+    (tmp_path / "real.rc").write_text("set -o vi\n")
+    (tmp_path / ".bashrc").symlink_to(tmp_path / "real.rc")
+    engine.containers.copy_to(box, tmp_path / ".bashrc", "/root/.bashrc")
+    assert sh(engine, box, "test -L /root/.bashrc || cat /root/.bashrc") == "set -o vi\n"
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "f").write_text("f\n")
+    (tree / "l").symlink_to("f")
+    engine.containers.copy_to(box, tree, "/tree")
+    assert sh(engine, box, "readlink /tree/l").strip() == "f"

@@ -328,8 +328,9 @@ class ContainerManager(ABC):
 
         ``destination`` (absolute): an existing directory receives ``source`` under its
         own name; otherwise ``source`` is copied to that path (its parent must exist).
-        The CLI streams the tree (memory does not grow with its size). Ownership becomes
-        root's; modes and links are copied as they are.
+        The CLI streams the tree (memory does not grow with its size). A symbolic link
+        given as ``source`` is followed (a symlinked dotfile arrives as its content); links
+        inside a copied directory stay links. Modes are kept.
 
         Raises:
             InvalidConfigError: ``source`` does not exist on the host.

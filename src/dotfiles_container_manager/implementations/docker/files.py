@@ -81,8 +81,8 @@ class CLIFilesMixin:
 
     force_remove_options: tuple[str, ...]
 
-    #: Options of ``cp`` that follow a symbolic link named as the source (inside the
-    #: container). docker copies the link itself without ``-L``; podman always follows.
+    #: Options of ``cp`` that follow a symbolic link named as the source (in the container
+    #: or on the host). docker copies the link itself without ``-L``; podman always follows.
     cp_follow_options: tuple[str, ...] = ("-L",)
 
     # ------------------------------------------------------------------ files
@@ -111,7 +111,7 @@ class CLIFilesMixin:
         self, container: str, source: str, destination: str, timeout: float | None
     ) -> None:
         self._cp_in(
-            ["cp", source, f"{container}:{destination}"],
+            ["cp", *self.cp_follow_options, source, f"{container}:{destination}"],
             container,
             destination,
             None,

@@ -8,7 +8,9 @@ It measures, on docker and on podman, in one run (interleaved, medians, ratios):
 2. how many CLI processes each public call starts (through a counting shim);
 3. the import cost of the package (fresh interpreters, wall time and ``-X importtime``);
 4. build-context throughput and peak memory (10,000 small files; one 256 MiB file);
-5. peers (python-on-whales, docker-py) doing the same work, when the ``bench`` extra is
+5. streaming: the first line of ``stream_logs`` against raw ``logs -f``, and a build with
+   ``progress=`` against one without;
+6. peers (python-on-whales, docker-py) doing the same work, when the ``bench`` extra is
    installed.
 
 It prints a markdown table and writes it to ``benchmarks/results/latest.md`` (``--out``

@@ -27,14 +27,15 @@ from .imports import measure_imports
 from .overhead import count_processes, measure_overhead, measure_spawn, setup_fixture
 from .peers import measure_peers
 from .report import Results, render
+from .streaming import measure_streaming
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.md"
 #: Seconds the whole run aims at (the issue: at most 5 minutes). The rounds of the overhead
 #: and peer benchmarks shrink to fit what is left; the rest takes about FIXED seconds per
-#: runtime (fixture, process counts, removal, builds) on this machine.
+#: runtime (fixture, process counts, removal, streaming, builds) on this machine.
 BUDGET = 275.0
 QUICK_BUDGET = 110.0
-FIXED = 80.0
+FIXED = 100.0
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -85,6 +86,10 @@ def _per_runtime(
     finally:
         progress(f"{name}: removing the fixture")
         cleanup(runtime)
+    progress(f"{name}: streaming (first line of stream_logs, build with progress)")
+    results.streaming[name] = measure_streaming(
+        runtime, first_rounds=30 if quick else 80, build_rounds=7 if quick else 21
+    )
     results.builds[name] = {}
     for kind in KINDS:
         tar, size = tars[kind]

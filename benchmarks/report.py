@@ -13,6 +13,9 @@ from .common import RUN_ID, Runtime, ms, ratio, table, verdict
 from .imports import ImportResult
 from .overhead import CountResult, OpResult, SpawnResult
 from .peers import TASKS, PeerResult
+from .streaming import TARGET as STREAM_TARGET
+from .streaming import StreamingResult
+from .streaming import section as streaming_section
 
 MiB = 1024 * 1024
 OVERHEAD_TARGET = 1.03
@@ -39,6 +42,7 @@ class Results:
     counts: dict[str, list[CountResult]] = field(default_factory=dict)
     builds: dict[str, dict[str, BuildResult]] = field(default_factory=dict)
     peers: dict[str, PeerResult] = field(default_factory=dict)
+    streaming: dict[str, StreamingResult] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
@@ -170,6 +174,16 @@ def targets(results: Results) -> str:
         f"4. build: extra memory ≤ 10% + 16 MiB; big build ≤ {BUILD_TARGET}x raw",
         {n: _build_misses(b) for n, b in results.builds.items()},
         "met",
+    )
+    row(
+        f"5. `stream_logs` first line, build with `progress=`: ≤ {STREAM_TARGET}x without",
+        {n: r.misses() for n, r in results.streaming.items()},
+        f"all ≤ {STREAM_TARGET}",
+    )
+    row(
+        "5'. same from CPU time (load-independent floor)",
+        {n: r.floor_misses() for n, r in results.streaming.items()},
+        f"all ≤ {STREAM_TARGET}",
     )
     rows.append(
         [
@@ -491,7 +505,11 @@ def render(results: Results, analysis: str = "") -> str:
         "",
         build_section(results),
         "",
-        "## 5. Peers",
+        "## 5. Streaming and progress",
+        "",
+        streaming_section(results.streaming),
+        "",
+        "## 6. Peers",
         "",
         peers_section(results),
         "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -13,12 +14,16 @@ from .core import validation as v
 from .core.base import ContainerEngine
 from .core.enums import ContainerRuntime
 from .core.exceptions import InvalidConfigError, RuntimeNotAvailableError
+from .core.types import EngineOptions
 
 __all__ = ["ENV_RUNTIME", "ContainerEngineFactory"]
 
 #: Environment variable naming the runtime to use when none is given.
 ENV_RUNTIME = "DOTFILES_CONTAINER_RUNTIME"
 _PREFERENCE = (ContainerRuntime.DOCKER, ContainerRuntime.PODMAN)
+#: Engines create() returns instead of making one, innermost last: set for the length of a
+#: test by ``dotfiles_container_manager.testing.use_engine()``.
+_overrides: list[ContainerEngine] = []
 
 
 def _runtime(value: ContainerRuntime | str) -> ContainerRuntime:
@@ -83,49 +88,66 @@ class ContainerEngineFactory:
             env: Extra environment for every call (``DOCKER_CONFIG``, ``CONTAINERS_CONF``...).
 
         Raises:
-            RuntimeNotAvailableError: The CLI is missing or its daemon/service does not answer.
+            RuntimeNotAvailableError: The CLI is missing or its daemon/service does not answer;
+                its ``hint`` says what to do when the cause is known.
             InvalidConfigError: A bad runtime name or timeout.
 
         A ``docker`` command that is really podman (the podman-docker shim) gives a podman
         engine running that command.
         """
         v.check_optional_timeout("timeout", timeout)
+        override = _overrides[-1:]  # one atomic read: another thread may leave its block
+        if override:
+            if runtime is not None:
+                _runtime(runtime)  # a bad name is still refused
+            return override[0]
+        from_env = runtime is None and bool(os.environ.get(ENV_RUNTIME))
         if runtime is None:
             runtime = os.environ.get(ENV_RUNTIME) or None
+        options = EngineOptions(command, timeout, host, context, global_args, env)
         if runtime is None and command is None:
-            failures = []
-            for candidate in _PREFERENCE:
-                try:
-                    return cls.create(
-                        candidate,
-                        timeout=timeout,
-                        host=host,
-                        context=context,
-                        global_args=global_args,
-                        env=env,
-                    )
-                except RuntimeNotAvailableError as exc:
-                    failures.append(f"{candidate.value}: {exc.message}")
-            raise RuntimeNotAvailableError(
-                "no container runtime is available (" + "; ".join(failures) + ")", runtime="any"
-            )
-
-        def make(runtime: ContainerRuntime | str, command: str | None) -> ContainerEngine:
-            return cls.engine_class(runtime).from_options(
-                command=command,
-                timeout=timeout,
-                host=host,
-                context=context,
-                global_args=global_args,
-                env=env,
-            )
-
+            return cls._first_available(options)
         # A command without a runtime is identified by the probe.
-        engine = make(runtime or ContainerRuntime.DOCKER, command)
-        answered = engine.probe()
-        if answered is not engine.runtime:  # a `docker` that is podman
-            engine = make(answered, engine.command)
+        try:
+            return cls._probed(runtime or ContainerRuntime.DOCKER, options)
+        except RuntimeNotAvailableError as exc:
+            if from_env:
+                note = f"{ENV_RUNTIME}={runtime} chose it; unset it to use whichever answers"
+                exc.hint = f"{exc.hint}; or {note}" if exc.hint else note
+            raise
+
+    @classmethod
+    def _probed(cls, runtime: ContainerRuntime | str, options: EngineOptions) -> ContainerEngine:
+        """The engine of the runtime that answers the probe of ``runtime``'s engine; a
+        failure carries the doctor's diagnosis as its ``.hint``."""
+        try:
+            engine = cls.engine_class(runtime).from_options(options)
+            answered = engine.probe()
+        except RuntimeNotAvailableError as exc:
+            from .diagnosis import explain  # only a failure pays for the diagnosis tables
+
+            explain(exc)
+            raise
+        if answered is not engine.runtime:  # a `docker` that is podman: the same command
+            same_cli = replace(options, command=engine.command)
+            engine = cls.engine_class(answered).from_options(same_cli)
         return engine
+
+    @classmethod
+    def _first_available(cls, options: EngineOptions) -> ContainerEngine:
+        failures, hints = [], []
+        for runtime in _PREFERENCE:
+            try:
+                return cls._probed(runtime, options)
+            except RuntimeNotAvailableError as exc:
+                failures.append(f"{runtime.value}: {exc.message}")
+                if exc.hint:
+                    hints.append(f"{runtime.value}: {exc.hint}")
+        raise RuntimeNotAvailableError(
+            "no container runtime is available (" + "; ".join(failures) + ")",
+            runtime="any",
+            hint="; ".join(hints) or None,
+        )
 
     @classmethod
     def detect(cls) -> ContainerRuntime:

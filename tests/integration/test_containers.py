@@ -95,6 +95,7 @@ def test_kill_pause_unpause_and_listing_paused(engine: ContainerEngine, res: Res
         engine.containers.remove(cid, force=True)
 
 
+@pytest.mark.real_only("a shell's output, environment and standard input")
 def test_exec(engine: ContainerEngine, res: Resources) -> None:
     cid = engine.containers.run(res.config())
     try:
@@ -120,6 +121,7 @@ def test_exec(engine: ContainerEngine, res: Resources) -> None:
         engine.containers.remove(cid, force=True)
 
 
+@pytest.mark.real_only("a shell's output on both streams")
 def test_logs_and_wait(engine: ContainerEngine, res: Resources) -> None:
     cid = engine.containers.run(
         res.config(command=["sh", "-c", "echo one; echo two >&2; echo three; exit 5"])
@@ -142,6 +144,7 @@ def test_logs_and_wait(engine: ContainerEngine, res: Resources) -> None:
         engine.containers.remove(cid)
 
 
+@pytest.mark.real_only("a shell's output")
 def test_run_attached_returns_after_exit(engine: ContainerEngine, res: Resources) -> None:
     cid = engine.containers.run(res.config(command=["sh", "-c", "echo done"], detach=False))
     try:
@@ -232,6 +235,7 @@ def test_bind_mount_of_missing_host_path_fails(
     assert not missing.exists()
 
 
+@pytest.mark.real_only("the runtime's PATH lookup of the main command")
 def test_run_that_cannot_start_leaves_nothing(engine: ContainerEngine, res: Resources) -> None:
     # The container is created, then its start fails: run() removes it again.
     name = res.name("nostart")

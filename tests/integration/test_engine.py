@@ -27,6 +27,7 @@ from .conftest import Resources, get_engine
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.real_only("the factory probing the real CLI")
 def test_create_by_enum_and_string(engine: ContainerEngine, runtime: str) -> None:
     by_enum = ContainerEngineFactory.create(ContainerRuntime(runtime))
     by_name = ContainerEngineFactory.create(runtime)
@@ -38,16 +39,17 @@ def test_create_by_enum_and_string(engine: ContainerEngine, runtime: str) -> Non
     assert ContainerRuntime(runtime) in ContainerEngineFactory.available_runtimes()
 
 
-def test_version_info_is_available(engine: ContainerEngine, runtime: str) -> None:
+def test_version_info_is_available(engine: ContainerEngine) -> None:
     version = engine.version()
     assert version and version[0].isdigit()
     assert engine.is_available()
     info = engine.info()
     assert isinstance(info, EngineInfo)
-    assert info.runtime == runtime and info.version == version
+    assert info.runtime == engine.runtime.value and info.version == version
     assert info.storage_driver and info.os == "linux"
 
 
+@pytest.mark.real_only("the factory probing the real CLI")
 def test_environment_variable_selects_runtime(
     engine: ContainerEngine, runtime: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,6 +75,7 @@ def test_missing_cli(tmp_path: Path) -> None:
     assert info.value.runtime == "docker"
 
 
+@pytest.mark.real_only("the real CLI and its daemon")
 def test_unreachable_daemon(engine: ContainerEngine, runtime: str) -> None:
     env = (
         {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
@@ -108,6 +111,7 @@ def test_call_past_timeout_is_killed(engine: ContainerEngine, res: Resources) ->
         assert "wait" in info.value.command
 
 
+@pytest.mark.real_only("the examples drive the real CLI")
 @pytest.mark.parametrize("script", ["contract_tour.py", "quickstart.py"])
 def test_examples_run_unchanged(engine: ContainerEngine, runtime: str, script: str) -> None:
     path = ROOT / "examples" / script

@@ -64,7 +64,7 @@ def sh(engine: ContainerEngine, container: str, script: str) -> str:
 # --------------------------------------------------------------------------- put/get
 
 
-def test_put_get_binary_nested_and_modes(engine: ContainerEngine, box: str) -> None:
+def test_put_get_binary_and_nested(engine: ContainerEngine, box: str) -> None:
     files = {
         "bin.dat": BINARY,
         "empty": b"",
@@ -76,6 +76,24 @@ def test_put_get_binary_nested_and_modes(engine: ContainerEngine, box: str) -> N
     for name, data in files.items():
         expected = data.encode() if isinstance(data, str) else data
         assert engine.containers.get_file(box, f"/tmp/{name}") == expected
+    engine.containers.put_files(box, "/tmp", {"bin.dat": b"replaced"})
+    assert engine.containers.get_file(box, "/tmp/bin.dat") == b"replaced"
+    with pytest.raises(ContainerPathError):
+        engine.containers.get_file(box, "/tmp/conf/deep")  # a directory
+    with pytest.raises(ContainerPathError):
+        engine.containers.get_file(box, "/tmp/missing")
+    with pytest.raises(ContainerPathError):
+        engine.containers.put_files(box, "/tmp/bin.dat", {"x": b""})  # not a directory
+
+
+@pytest.mark.real_only("a shell in the container")
+def test_put_files_modes_and_ownership(engine: ContainerEngine, box: str) -> None:
+    engine.containers.put_files(
+        box,
+        "/tmp",
+        {"bin.dat": BINARY, "conf/deep/a": b"", "run.sh": "#!/bin/sh\necho ran\n"},
+        executable=["run.sh"],
+    )
     modes = sh(engine, box, "cd /tmp && stat -c '%n %a %u %g' bin.dat run.sh conf conf/deep")
     assert modes.split("\n")[:4] == [
         "bin.dat 644 0 0",
@@ -88,6 +106,7 @@ def test_put_get_binary_nested_and_modes(engine: ContainerEngine, box: str) -> N
     assert abs(int(sh(engine, box, "stat -c %Y /tmp/bin.dat")) - time.time()) < 300
 
 
+@pytest.mark.real_only("a shell in the container")
 def test_put_files_replaces_and_keeps_existing_directories(
     engine: ContainerEngine, box: str
 ) -> None:
@@ -100,8 +119,9 @@ def test_put_files_replaces_and_keeps_existing_directories(
 def test_many_small_files(engine: ContainerEngine, box: str) -> None:
     files = {f"d{i % 10}/f{i:04d}.txt": f"file {i}\n".encode() for i in range(1000)}
     engine.containers.put_files(box, "/tmp", files)
-    assert sh(engine, box, "find /tmp/d0 /tmp/d9 -type f | wc -l").strip() == "200"
-    assert engine.containers.get_file(box, "/tmp/d7/f0997.txt") == b"file 997\n"
+    for i in (0, 1, 500, 997, 999):
+        path = f"/tmp/d{i % 10}/f{i:04d}.txt"
+        assert engine.containers.get_file(box, path) == f"file {i}\n".encode()
 
 
 def test_put_files_on_a_stopped_container(engine: ContainerEngine, res: Resources) -> None:
@@ -134,6 +154,7 @@ def test_nothing_left_in_tmpdir(engine: ContainerEngine, box: str, private_tmp: 
     assert list(private_tmp.iterdir()) == []
 
 
+@pytest.mark.real_only("symbolic links in a container")
 def test_get_file_errors(engine: ContainerEngine, box: str) -> None:
     sh(
         engine,
@@ -151,6 +172,7 @@ def test_get_file_errors(engine: ContainerEngine, box: str) -> None:
         assert caught.value.path == path
 
 
+@pytest.mark.real_only("symbolic links in a container")
 def test_link_to_a_host_file_reads_the_containers(
     engine: ContainerEngine, box: str, tmp_path: Path
 ) -> None:
@@ -194,6 +216,7 @@ def _tree(root: Path) -> dict[str, bytes | str]:
     return found
 
 
+@pytest.mark.real_only("a shell, modes and links in a container")
 def test_copy_to_and_from_round_trip(engine: ContainerEngine, box: str, tmp_path: Path) -> None:
     src = tmp_path / "proj"
     (src / "a" / "b").mkdir(parents=True)
@@ -224,6 +247,7 @@ def test_copy_to_and_from_round_trip(engine: ContainerEngine, box: str, tmp_path
     assert sorted(os.listdir(flat)) == ["b", "bin.dat", "link"]
 
 
+@pytest.mark.real_only("symbolic links in a container")
 def test_copy_from_hostile_links(engine: ContainerEngine, box: str, tmp_path: Path) -> None:
     """Links that lead out of the destination are not written; nothing outside changes."""
     host_file = tmp_path / "victim.txt"
@@ -256,6 +280,7 @@ def test_copy_from_hostile_links(engine: ContainerEngine, box: str, tmp_path: Pa
     assert sorted(os.listdir(tmp_path)) == before
 
 
+@pytest.mark.real_only("a shell in the container")
 def test_copy_from_streams_large_files(engine: ContainerEngine, box: str, tmp_path: Path) -> None:
     size = 64 * 1024 * 1024
     sh(engine, box, f"mkdir /big && dd if=/dev/zero of=/big/zero bs=1048576 count={size >> 20}")
@@ -284,6 +309,7 @@ def test_copy_errors(engine: ContainerEngine, box: str, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- run_once
 
 
+@pytest.mark.real_only("a shell's exit code and output")
 @pytest.mark.parametrize("code", [0, 1, 3, 125, 126, 127, 255])
 def test_run_once_exit_codes_are_the_containers(
     engine: ContainerEngine, res: Resources, code: int
@@ -293,6 +319,7 @@ def test_run_once_exit_codes_are_the_containers(
     assert (result.exit_code, result.stdout, result.stderr) == (code, "out\n", "err\n")
 
 
+@pytest.mark.real_only("the CLI's own failures")
 def test_run_once_cli_failures_raise(engine: ContainerEngine, res: Resources) -> None:
     with pytest.raises(ContainerOperationError) as not_found:
         engine.containers.run_once(res.config(command=["dcm-no-such-command"]))
@@ -307,6 +334,7 @@ def test_run_once_cli_failures_raise(engine: ContainerEngine, res: Resources) ->
         engine.containers.run_once(res.config(command=["true"], user="no-such-user-dcm"))
 
 
+@pytest.mark.real_only("a process reading its input")
 def test_run_once_input_binary_output_and_secrets(engine: ContainerEngine, res: Resources) -> None:
     result = engine.containers.run_once(res.config(command=["cat"]), input=BINARY)
     assert result.stdout_bytes == BINARY and result.ok
@@ -323,6 +351,7 @@ def _mine(engine: ContainerEngine) -> set[str]:
     return {c.id for c in engine.containers.list(all=True, filters={"label": f"{LABEL}={RUN_ID}"})}
 
 
+@pytest.mark.real_only("a command that cannot start")
 def test_run_once_leaves_nothing(engine: ContainerEngine, res: Resources) -> None:
     before = _mine(engine)
     engine.containers.run_once(res.config(command=["true"], name=res.name("once")))
@@ -405,6 +434,7 @@ def test_cross_runtime_load(source: str, target: str, tmp_path: Path) -> None:
         loader.images.remove(loaded[0])
 
 
+@pytest.mark.real_only("a shell in the imported image")
 def test_export_then_import(
     engine: ContainerEngine, box: str, res: Resources, tmp_path: Path
 ) -> None:
@@ -435,6 +465,7 @@ def test_export_then_import(
         engine.images.import_(fs, tag, changes=["RUN rm -rf /"])
 
 
+@pytest.mark.real_only("a shell in the container")
 def test_copy_to_follows_a_symlinked_source(
     engine: ContainerEngine, box: str, tmp_path: Path
 ) -> None:

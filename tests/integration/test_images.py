@@ -22,6 +22,7 @@ def _context(res: Resources, dockerfile: str, **kwargs: object) -> BuildContext:
     return BuildContext(dockerfile, labels=res.labels, **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.real_only("a RUN step's output, read back from a file")
 def test_build_returns_full_id_equal_to_inspect(engine: ContainerEngine, res: Resources) -> None:
     name = res.image_name()
     context = _context(
@@ -51,6 +52,7 @@ def test_build_returns_full_id_equal_to_inspect(engine: ContainerEngine, res: Re
         engine.images.remove(name, force=True)
 
 
+@pytest.mark.real_only("a RUN step's output, read back from a file")
 def test_build_target_and_extra_tags(engine: ContainerEngine, res: Resources) -> None:
     name, extra = res.image_name("a"), res.image_name("b")
     context = _context(
@@ -88,6 +90,7 @@ def _containers_running(engine: ContainerEngine, marker: str) -> list[str]:
     return [line for line in listing.stdout.splitlines() if marker in line]
 
 
+@pytest.mark.real_only("a failing RUN step")
 def test_build_failure_raises_and_leaves_no_container(
     engine: ContainerEngine, res: Resources
 ) -> None:
@@ -172,6 +175,7 @@ def test_missing_image_errors(engine: ContainerEngine) -> None:
         assert "dcm-missing:1" in info.value.command
 
 
+@pytest.mark.real_only("a real registry connection")
 def test_pull_and_push_fail_without_registry(engine: ContainerEngine) -> None:
     # No registry is reachable here: both must fail with an image error, quickly.
     with pytest.raises(ImageError):

@@ -34,6 +34,7 @@ def test_create_inspect_list_remove(engine: ContainerEngine, res: Resources) -> 
     assert not engine.networks.exists(name)
 
 
+@pytest.mark.real_only("HTTP between two containers")
 def test_connect_disconnect_and_traffic(engine: ContainerEngine, res: Resources) -> None:
     with engine.networks.temporary(res.name("net"), labels=res.labels) as net:
         server = engine.containers.run(

@@ -47,6 +47,9 @@ from dotfiles_container_manager import (
 
 from .conftest import BASE_IMAGE, Resources
 
+# Faults through CLI shims, processes, file descriptors: the fake engine has none of them.
+pytestmark = pytest.mark.real_only("fault injection through the real CLI and its processes")
+
 TIMEOUT = 2.0  # engine timeout for the hanging-CLI tests
 BIG = 1024 * 1024  # a build context bigger than a pipe buffer: the feed must block
 # A filter no resource matches: a prune that reached a live runtime would remove nothing.
@@ -240,6 +243,13 @@ def manager_calls(engine: ContainerEngine, res: Resources) -> dict[str, Callable
         "containers.wait": lambda: c.wait(cid),
         "containers.prune": lambda: c.prune(filters=NOTHING),
         "containers.running": running,
+        "containers.stream_logs": lambda: list(c.stream_logs(cid)),
+        "containers.wait_for_log": lambda: c.wait_for_log(cid, "x", timeout=30),
+        "containers.wait_for_port": lambda: c.wait_for_port(cid, 80, timeout=30),
+        "containers.wait_for_healthy": lambda: c.wait_for_healthy(cid, timeout=30),
+        "images.build(progress)": lambda: i.build(
+            BuildContext(f"FROM {BASE_IMAGE}\n"), img, progress=lambda e: None
+        ),
         "volumes.create": lambda: v.create(vol),
         "volumes.remove": lambda: v.remove(vol, force=True),
         "volumes.exists": lambda: v.exists(vol),
@@ -721,6 +731,8 @@ def test_32_threads_share_one_engine(engine: ContainerEngine, res: Resources) ->
             res.config(name=res.name(f"w{i}"), image=image, command=["sh", "-c", script])
         )
         try:
+            # No input=: podman 4.3 sometimes loses the stdout of `exec -i` when the command
+            # does not read stdin (docs/runtime-differences.md); this test must not hit it.
             result = engine.containers.exec(cid, ["sh", "-c", f"echo exec-{i}; touch /tmp/go"])
             assert (result.exit_code, result.stdout) == (0, f"exec-{i}\n")
             assert engine.containers.wait(cid) == 7
@@ -884,3 +896,75 @@ def test_the_suites_leak_checks_catch_and_remove_leftovers(
     assert "test left behind: volume dcm-t-" in output, output
     assert "tests left resources behind" in output and leftover in output, output
     assert "2 passed" in output and "error" in output, output  # errors at teardown
+
+
+# --------------------------------------------------------------------------- 6. SIGTERM
+
+# A program using the library, killed with SIGTERM during a long call. With ``handler`` it
+# installs the pattern docs/reliability.md recommends: SIGTERM raises SystemExit, so the
+# runner's cleanup (kill the CLI's process group, reap it) runs as the exception unwinds.
+SIGTERM_PROGRAM = """
+import signal
+import sys
+
+from dotfiles_container_manager import ContainerEngineFactory
+
+runtime, container, marker, handler = sys.argv[1:5]
+if handler == "handler":
+    signal.signal(signal.SIGTERM, lambda *args: sys.exit(143))
+engine = ContainerEngineFactory.create(runtime)
+engine.containers.exec(container, ["sh", "-c", f"sleep 30 # {marker}"])
+"""
+
+
+def cli_pids_with(engine: ContainerEngine, marker: str) -> list[int]:
+    """Living CLI processes (``docker``/``podman`` themselves) whose argv holds ``marker``."""
+    name = os.path.basename(engine.command).encode()
+    return [
+        pid
+        for pid in live_pids_with(marker)
+        if (cmdline := Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"))
+        and os.path.basename(cmdline[0]) == name
+    ]
+
+
+@pytest.mark.parametrize("handler", ["handler", "no-handler"])
+def test_sigterm_to_the_caller_and_the_running_cli(
+    engine: ContainerEngine, res: Resources, tmp_path: Path, handler: str
+) -> None:
+    """Guarantee C4: the CLI runs in its own session, so SIGTERM's default action (Python
+    dies, no ``finally`` runs) orphans a running CLI: without a handler the ``exec`` CLI
+    outlives its caller. With a handler that raises (``sys.exit(143)``), the library's
+    cleanup runs and no CLI process is left."""
+    marker = f"dcmterm{uuid.uuid4().hex[:12]}"
+    script = tmp_path / "program.py"
+    script.write_text(SIGTERM_PROGRAM)
+    with engine.containers.running(res.config(name=res.name("c"))) as cid:
+        program = subprocess.Popen(
+            [sys.executable, str(script), engine.runtime.value, cid, marker, handler],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not cli_pids_with(engine, marker) and time.monotonic() < deadline:
+                assert program.poll() is None, program.communicate()
+                time.sleep(0.05)
+            started = cli_pids_with(engine, marker)
+            assert started, "the exec CLI never started"
+            program.send_signal(signal.SIGTERM)
+            _, err = program.communicate(timeout=20)
+            time.sleep(0.2)  # a CLI that is going away has a moment to go
+            left = cli_pids_with(engine, marker)
+        finally:
+            with contextlib.suppress(OSError):
+                program.kill()
+            program.wait()
+            for pid in cli_pids_with(engine, marker):  # what this test orphaned on purpose
+                os.kill(pid, signal.SIGKILL)
+    if handler == "handler":
+        assert program.returncode == 143, err
+        assert left == []
+    else:
+        assert program.returncode == -signal.SIGTERM, err
+        assert left == started  # the CLI outlived the program that started it

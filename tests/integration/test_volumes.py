@@ -42,6 +42,7 @@ def test_create_existing_name_conflicts(engine: ContainerEngine, res: Resources)
         engine.volumes.remove(name)
 
 
+@pytest.mark.real_only("file contents in a volume")
 def test_anonymous_volume_and_data_persist(engine: ContainerEngine, res: Resources) -> None:
     name = engine.volumes.create(labels=res.labels)
     try:

@@ -6,13 +6,16 @@ docker/podman output, see ``tests/fixtures/record_outputs.py``) as a :class:`Com
 :class:`FakeRunner` is a :class:`CommandRunner` that starts no process: each call is recorded
 (argv, env, the bytes sent on stdin...) and answered by the next scripted response, a
 :class:`CommandResult` or a function of the :class:`Call`. Like the real runner, a non-zero
-exit with ``check=True`` raises what the real :class:`ErrorClassifier` makes of it.
+exit with ``check=True`` raises what the real :class:`ErrorClassifier` makes of it. A
+``stream()`` call is answered the same way, by a :class:`ScriptedStream` that yields the
+response's stdout lines, then its stderr lines, then raises the classified error if it
+failed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -115,6 +118,8 @@ class Call:
     input: bytes | None
     timeout: float | None
     merge_stderr: bool
+    interrupt_grace: float | None = None
+    streamed: bool = False
 
     def option(self, flag: str) -> str:
         """The value after ``flag`` (which must occur once)."""
@@ -130,6 +135,64 @@ class Call:
 Response = CommandResult | Callable[[Call], CommandResult]
 
 
+def split_lines(data: bytes) -> list[str]:
+    """Lines as the real runner hands them out (one trailing CR dropped, a last line
+    without newline kept)."""
+    parts = data.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    return [
+        (part[:-1] if part.endswith(b"\r") else part).decode("utf-8", errors="replace")
+        for part in parts
+    ]
+
+
+class ScriptedStream:
+    """A :class:`ProcessStream` stand-in over one scripted :class:`CommandResult`."""
+
+    def __init__(
+        self, answer: CommandResult, classifier: ErrorClassifier, error: type[ContainerError]
+    ) -> None:
+        self.answer = answer
+        self.command = list(answer.command)
+        self.closed = False
+        self._classifier = classifier
+        self._error = error
+        self._ended = False
+        self._items: Iterator[tuple[str, str]] = iter(
+            [("stdout", line) for line in split_lines(answer.stdout)]
+            + [("stderr", line) for line in split_lines(answer.stderr)]
+        )
+
+    @property
+    def returncode(self) -> int | None:
+        return self.answer.returncode if self._ended else None
+
+    def __iter__(self) -> ScriptedStream:
+        return self
+
+    def __next__(self) -> tuple[str, str]:
+        if self.closed:
+            raise StopIteration
+        try:
+            return next(self._items)
+        except StopIteration:
+            self._ended = True
+            self.closed = True
+            if self.answer.returncode != 0:
+                raise self._classifier.classify(self.answer, self._error) from None
+            raise
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> ScriptedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class FakeRunner:
     """A :class:`~dotfiles_container_manager.implementations.cli.command.Runner` that runs
     nothing and answers from a script. Engines take it as their ``runner=``."""
@@ -140,6 +203,7 @@ class FakeRunner:
         self.timeout = DEFAULT_TIMEOUT
         self.api_version: tuple[int, int] | None = None
         self.calls: list[Call] = []
+        self.streams: list[ScriptedStream] = []
         self._responses: list[Response] = list(responses)
 
     def queue(self, *responses: Response) -> FakeRunner:
@@ -185,6 +249,7 @@ class FakeRunner:
             input=data,
             timeout=timeout,
             merge_stderr=merge_stderr,
+            interrupt_grace=interrupt_grace,
         )
         self.calls.append(call)
         if not self._responses:
@@ -207,7 +272,31 @@ class FakeRunner:
         raw: bool = False,
         interrupt_grace: float | None = None,
     ) -> OutputStream[Any]:
-        raise AssertionError(f"stream() is not scripted: {list(args)}")
+        assert not raw, "raw streams are not scripted"
+        data: bytes | None = None
+        if isinstance(input, (bytes, bytearray, memoryview)):
+            data = bytes(input)
+        elif input is not None:
+            data = b"".join(bytes(chunk) for chunk in input)
+        call = Call(
+            args=tuple(args),
+            error=error,
+            check=True,
+            env=None if env is None else dict(env),
+            input=data,
+            timeout=timeout,
+            merge_stderr=False,
+            interrupt_grace=interrupt_grace,
+            streamed=True,
+        )
+        self.calls.append(call)
+        if not self._responses:
+            raise AssertionError(f"unscripted stream: {list(args)}")
+        response = self._responses.pop(0)
+        answer = response(call) if callable(response) else response
+        answer = replace(answer, command=tuple(self.argv(args)))
+        self.streams.append(ScriptedStream(answer, self.classifier, error))
+        return self.streams[-1]
 
 
 @pytest.fixture(params=RUNTIMES)

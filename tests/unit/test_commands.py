@@ -42,6 +42,7 @@ from dotfiles_container_manager.implementations.docker import (
     DockerNetworkManager,
     DockerVolumeManager,
 )
+from dotfiles_container_manager.implementations.docker.image import BUILD_INTERRUPT_GRACE
 from dotfiles_container_manager.implementations.podman import (
     PodmanContainerManager,
     PodmanEngine,
@@ -63,6 +64,16 @@ from .conftest import (
 BASE = "dcm-test-base:latest"
 SENSITIVE = "s3cr3t-value-do-not-leak"
 CID = "c40f859d1ff4e19b2c9b48655d5e2007b1ca64d9bc8a60be2b3984b6fb601c28"
+
+
+def stopped(runtime: str) -> list[CommandResult]:
+    """The answer to podman's `stop -t 0` before every forced removal (none on docker)."""
+    return [result(CID + "\n")] if runtime == "podman" else []
+
+
+def removal_verbs(runtime: str) -> list[str]:
+    """The verbs of a forced removal: podman stops the container first."""
+    return ["stop", "rm"] if runtime == "podman" else ["rm"]
 
 
 def container_id() -> Any:
@@ -357,7 +368,10 @@ class TestBuild:
             "--label", "role=test", "--build-arg", "TOKEN", "--target", "final",
             "--no-cache", "--pull", "--iidfile", iidfile, "-",
         )  # fmt: skip
-        assert call.env == {"TOKEN": SENSITIVE}
+        env = dict(call.env or {})
+        # The CLI's temporary files go to a private directory, removed with the iidfile's.
+        assert Path(env.pop("TMPDIR")).parent == Path(iidfile).parent
+        assert env == {"TOKEN": SENSITIVE}
         assert not any(SENSITIVE in arg for arg in call.args)
         assert call.input == context_tar_bytes(self.CONTEXT)
         with tarfile.open(fileobj=io.BytesIO(call.input or b"")) as tar:
@@ -365,6 +379,7 @@ class TestBuild:
         assert not Path(iidfile).parent.exists()  # the temporary directory is gone
         assert call.timeout is not None
         assert call.timeout >= 3600  # builds get the long limit
+        assert call.interrupt_grace == BUILD_INTERRUPT_GRACE  # SIGINT first when cut short
 
     def test_dockerfile_path(self, runtime: str) -> None:
         context = BuildContext("FROM scratch\n", dockerfile_path="./docker/Dockerfile.dev")
@@ -396,7 +411,8 @@ class TestBuild:
         IMAGES[runtime](fake).build(context, "dcm-x:1")
         call = fake.calls[0]
         assert call.values("--build-arg") == ["HTTP_PROXY", "no_proxy", "V"]
-        assert call.env == {"HTTP_PROXY": proxy, "no_proxy": "localhost", "V": "1"}
+        env = {k: v for k, v in (call.env or {}).items() if k != "TMPDIR"}
+        assert env == {"HTTP_PROXY": proxy, "no_proxy": "localhost", "V": "1"}
         assert not any("pw@" in arg for arg in call.args)
 
     @pytest.mark.parametrize("key", ["DOCKER_HOST", "PATH", "containers_conf", "LD_PRELOAD"])
@@ -476,16 +492,21 @@ class TestContainerCommands:
         ("runtime", "force_args"), [("docker", ("-f",)), ("podman", ("-f", "-t", "0"))]
     )
     def test_forced_remove(self, runtime: str, force_args: tuple[str, ...]) -> None:
-        fake = FakeRunner(runtime, result("web\n"), result("web\n"))
+        fake = FakeRunner(runtime, result("web\n"), result("web\n"), result("web\n"))
         manager = CONTAINERS[runtime](fake)
         manager.remove("web", force=True, volumes=True)
         manager.remove("web")
-        assert fake.calls[0].args == ("rm", *force_args, "-v", "web")
-        assert fake.calls[1].args == ("rm", "web")
+        calls = [c.args for c in fake.calls]
+        if runtime == "podman":
+            # A container left "stopping" (a killed `podman stop`) is only really stopped by
+            # `stop`; `rm -f` would delete its record and leave its processes running.
+            assert calls.pop(0) == ("stop", "-t", "0", "web")
+            assert not fake.calls[0].check
+        assert calls == [("rm", *force_args, "-v", "web"), ("rm", "web")]
 
     def test_forced_remove_of_a_missing_container_raises(self, runtime: str) -> None:
         # `rm -f` of a missing container exits 0 and prints nothing on both CLIs.
-        fake = FakeRunner(runtime, result(b"", b"", 0))
+        fake = FakeRunner(runtime, *stopped(runtime), result(b"", b"", 0))
         with pytest.raises(ContainerNotFoundError) as caught:
             CONTAINERS[runtime](fake).remove("dcm-rec-nope", force=True)
         assert "dcm-rec-nope" in caught.value.message
@@ -514,10 +535,12 @@ class TestContainerCommands:
         assert fake.calls[1].args[-1] == "-a"
 
     def test_lifecycle_argv(self, runtime: str) -> None:
-        fake = FakeRunner(runtime, *[result("x\n") for _ in range(7)])
+        fake = FakeRunner(
+            runtime, result("x\n"), result("20\n"), *[result("x\n") for _ in range(6)]
+        )
         manager = CONTAINERS[runtime](fake)
         manager.start("c1")
-        manager.stop("c1")
+        manager.stop("c1")  # reads the container's own stop timeout first
         manager.stop("c1", timeout=5)
         manager.restart("c1", timeout=0)
         manager.kill("c1", signal="SIGTERM")
@@ -525,6 +548,7 @@ class TestContainerCommands:
         manager.unpause("c1")
         assert [c.args for c in fake.calls] == [
             ("start", "c1"),
+            ("inspect", "--format", "{{json .Config.StopTimeout}}", "c1"),
             ("stop", "c1"),
             ("stop", "-t", "5", "c1"),
             ("restart", "-t", "0", "c1"),
@@ -532,8 +556,9 @@ class TestContainerCommands:
             ("pause", "c1"),
             ("unpause", "c1"),
         ]
-        # stop may take its own timeout on top of the runner's.
-        assert fake.calls[2].timeout == fake.timeout + 5
+        # stop may take its own timeout (or the container's) on top of the runner's.
+        assert fake.calls[2].timeout == fake.timeout + 20
+        assert fake.calls[3].timeout == fake.timeout + 5
 
     def test_logs_options(self, runtime: str) -> None:
         fake = FakeRunner(runtime, recorded(runtime, "logs"))
@@ -576,7 +601,7 @@ class TestExec:
     def test_docker_not_executable_stays_126(self) -> None:
         raw = result(
             b"OCI runtime exec failed: exec failed: unable to start container process: "
-            b'exec: "/etc/passwd": permission denied: unknown\n',
+            b'exec: "/etc/passwd": permission denied: unknown\r\n',  # the daemon's CRLF
             b"",
             126,
         )
@@ -594,7 +619,13 @@ class TestExec:
         ],
     )
     def test_container_problems_raise(self, runtime: str, fixture: str, expected: Any) -> None:
-        fake = FakeRunner(runtime, recorded(runtime, fixture))
+        # The exit code is ambiguous: one inspect of the container's state decides.
+        state = {
+            "exec_missing_container": recorded(runtime, "container_inspect_missing"),
+            "exec_not_running": result("exited\n"),
+            "exec_paused": result("paused\n"),
+        }[fixture]
+        fake = FakeRunner(runtime, recorded(runtime, fixture), state)
         with pytest.raises(expected) as caught:
             CONTAINERS[runtime](fake).exec("dcm-rec-c4", ["true"])
         assert caught.value.exit_code == recorded(runtime, fixture).returncode
@@ -606,9 +637,12 @@ class TestExec:
         assert manager.exec("c1", ["sh", "-c", "exit 125"]).exit_code == 125
 
     def test_command_printing_error_prefix_is_a_result(self, runtime: str) -> None:
-        # The command's own "Error: ..." on stderr with exit 1 (or 125) is its result.
+        # The command's own "Error: ..." on stderr with exit 1 (or 125) is its result: where
+        # the code is also the CLI's own, the container's state (running) says so.
         fake = FakeRunner(runtime, result(b"", b"Error: config file not found\n", 1))
         fake.queue(result(b"", b"Error: unknown flag\n", 125))
+        if runtime == "podman":
+            fake.queue(result("running\n"))
         manager = CONTAINERS[runtime](fake)
         res = manager.exec("c1", ["myapp"])
         assert (res.exit_code, res.stderr) == (1, "Error: config file not found\n")
@@ -786,12 +820,14 @@ def test_managers_share_one_runner(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_running_removes_the_container_even_on_error(runtime: str) -> None:
-    fake = FakeRunner(runtime, container_id(), result(CID + "\n"), result(CID + "\n"))
+    fake = FakeRunner(
+        runtime, container_id(), result(CID + "\n"), *stopped(runtime), result(CID + "\n")
+    )
     manager = CONTAINERS[runtime](fake)
     with pytest.raises(RuntimeError, match="boom"), manager.running(RunConfig(BASE)) as cid:
         assert cid == CID
         raise RuntimeError("boom")
-    assert [c.args[0] for c in fake.calls] == ["create", "start", "rm"]
+    assert [c.args[0] for c in fake.calls] == ["create", "start", *removal_verbs(runtime)]
     assert fake.calls[-1].args[-1] == CID
     assert "-f" in fake.calls[-1].args
 
@@ -799,11 +835,11 @@ def test_running_removes_the_container_even_on_error(runtime: str) -> None:
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_running_removes_a_container_that_fails_to_start(runtime: str) -> None:
     fake = FakeRunner(runtime, container_id(), recorded(runtime, "run_missing_cmd"))
-    fake.queue(result(CID + "\n"))
+    fake.queue(*stopped(runtime), result(CID + "\n"))
     manager = CONTAINERS[runtime](fake)
     with pytest.raises(ContainerOperationError), manager.running(RunConfig(BASE)):
         pytest.fail("the block must not run")
-    assert [c.args[0] for c in fake.calls] == ["create", "start", "rm"]
+    assert [c.args[0] for c in fake.calls] == ["create", "start", *removal_verbs(runtime)]
 
 
 @pytest.mark.parametrize("runtime", ["docker", "podman"])
@@ -815,9 +851,9 @@ def test_failed_run_removes_the_container_it_created(runtime: str) -> None:
             handle.write(CID)
         return recorded(runtime, "run_missing_cmd")
 
-    fake = FakeRunner(runtime, create_then_fail, result(CID))
+    fake = FakeRunner(runtime, create_then_fail, *stopped(runtime), result(CID))
     with pytest.raises(ContainerOperationError):
         CONTAINERS[runtime](fake).run(RunConfig(BASE, command=["nope"]))
-    assert fake.calls[1].args[0] == "rm"
-    assert fake.calls[1].args[-1] == CID
-    assert "-f" in fake.calls[1].args
+    assert [c.args[0] for c in fake.calls[1:]] == removal_verbs(runtime)
+    assert fake.calls[-1].args[-1] == CID
+    assert "-f" in fake.calls[-1].args

@@ -54,6 +54,7 @@ BOTH: list[tuple[str, Kind, Kind]] = [
     ("container_rm_missing", ContainerOperationError, ContainerNotFoundError),
     ("start_missing", ContainerOperationError, ContainerNotFoundError),
     ("logs_missing", ContainerOperationError, ContainerNotFoundError),
+    ("logs_follow_missing", ContainerOperationError, ContainerNotFoundError),
     ("wait_missing", ContainerOperationError, ContainerNotFoundError),
     ("exec_missing_container", ContainerOperationError, ContainerNotFoundError),
     ("container_rm_running", ContainerOperationError, ContainerConflictError),
@@ -69,6 +70,7 @@ BOTH: list[tuple[str, Kind, Kind]] = [
     ("image_rm_missing", ImageError, ImageNotFoundError),
     ("tag_missing", ImageError, ImageNotFoundError),
     ("build_fail", ImageBuildError, ImageBuildError),
+    ("build_progress_fail", ImageBuildError, ImageBuildError),
     ("volume_inspect_missing", VolumeError, VolumeNotFoundError),
     ("volume_rm_missing", VolumeError, VolumeNotFoundError),
     ("volume_rm_in_use", VolumeError, VolumeConflictError),
@@ -91,12 +93,91 @@ PODMAN_ONLY: list[tuple[str, Kind, Kind]] = [
     ("network_connect_missing_network", NetworkError, NetworkNotFoundError),
     ("run_bind_missing_host_path", ContainerOperationError, ContainerOperationError),
 ]
+# The failures the diagnosis knows (tests/fixtures/record_failures.py; hints: test_doctor.py).
+DIAGNOSED: list[tuple[str, str, Kind, Kind]] = [
+    *[
+        (runtime, name, error, expected)
+        for runtime in RUNTIMES
+        for name, error, expected in [
+            ("diag_name_conflict_run", ContainerOperationError, ContainerConflictError),
+            ("diag_build_offline_base", ImageBuildError, ImageBuildError),
+            ("diag_ssh_refused_version", ContainerError, RuntimeNotAvailableError),
+            ("diag_ssh_login_version", ContainerError, RuntimeNotAvailableError),
+        ]
+    ],
+    ("docker", "diag_daemon_down_version", ContainerError, RuntimeNotAvailableError),
+    ("docker", "diag_socket_permission_version", ContainerError, RuntimeNotAvailableError),
+    ("docker", "diag_context_missing_version", ContainerError, RuntimeNotAvailableError),
+    ("docker", "diag_buildkit_missing_build", ImageBuildError, ImageBuildError),
+    # Offline pulls differ: podman says "Trying to pull", docker only names the registry.
+    ("docker", "diag_pull_offline", ImageError, ImageError),
+    ("podman", "diag_pull_offline", ImageError, ImageNotFoundError),
+    ("podman", "diag_service_down_version", ContainerError, RuntimeNotAvailableError),
+    ("podman", "diag_connection_missing_ps", ContainerOperationError, RuntimeNotAvailableError),
+    ("podman", "diag_oci_runtime_missing_version", ContainerError, RuntimeNotAvailableError),
+    ("podman", "diag_oci_rlimit_run", ContainerOperationError, RuntimeNotAvailableError),
+]
 CASES = [
     *[("docker", *case) for case in BOTH + DOCKER_ONLY],
     *[("podman", *case) for case in BOTH + PODMAN_ONLY],
+    *DIAGNOSED,
 ]
 # Non-zero exits that are the container command's own status, not a CLI failure.
 COMMAND_STATUSES = {"run_exit_42", "exec_ok", "exec_missing_binary"}
+
+
+# Failures seen on the real runtimes (stderr as printed) that have no recorded fixture yet:
+# docker's wrong-state refusals for a paused container, podman's refusal to remove by id an
+# image with several tags, docker's push of an image that is not there, podman's disconnect
+# of a container that was connected before.
+OBSERVED: list[tuple[str, str, int, Kind, Kind]] = [
+    (
+        "docker",
+        "Error response from daemon: cannot start a paused container, try unpause instead\n"
+        "Error: failed to start containers: c1",
+        1,
+        ContainerOperationError,
+        ContainerConflictError,
+    ),
+    (
+        "docker",
+        "Error response from daemon: You cannot remove a paused container 93fccef48895. "
+        "Unpause and then stop the container before attempting removal or force remove",
+        1,
+        ContainerOperationError,
+        ContainerConflictError,
+    ),
+    (
+        "podman",
+        'Error: unable to delete image "7e1a125b9de8" by digest with more than one tag '
+        "([localhost/x:1 localhost/x:latest]): please force removal",
+        125,
+        ImageError,
+        ImageConflictError,
+    ),
+    (
+        "podman",
+        'Error: container c40951b18e8d is not connected to CNI network "dcm-n": network not found',
+        125,
+        NetworkError,
+        NetworkConflictError,
+    ),
+    (
+        "docker",
+        "An image does not exist locally with the tag: dcm-x",
+        1,
+        ImageError,
+        ImageNotFoundError,
+    ),
+]
+
+
+@pytest.mark.parametrize(("runtime", "stderr", "code", "error", "expected"), OBSERVED)
+def test_observed_failure_is_classified(
+    runtime: str, stderr: str, code: int, error: Kind, expected: Kind
+) -> None:
+    exc = classifier_for(runtime).classify(result(stderr=stderr, returncode=code), error)
+    assert type(exc) is expected
 
 
 def classify(runtime: str, name: str, error: Kind) -> tuple[CommandResult, ContainerError]:

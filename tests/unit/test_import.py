@@ -51,6 +51,12 @@ CONTRACT_NAMES = {
     "NetworkError",
     "NetworkNotFoundError",
     "CommandTimeoutError",
+    # "Streaming, progress and readiness"
+    "HealthCheck",
+    "ProgressEvent",
+    "LogLine",
+    "LogStream",
+    "ContainerNotReadyError",
 }
 # The contract's module paths.
 MODULE_PATHS = [

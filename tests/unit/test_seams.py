@@ -3,7 +3,8 @@ and no import cycle in the package.
 
 The bad-input cases of ``test_reliability_unit`` (plus the checks the ABCs added) run against
 every engine class: docker and podman through a recording CLI shim and through an injected
-runner, and an engine written against the ABCs alone whose hooks record every call. Each must
+runner, the in-memory FakeEngine (docker and podman flavours), and an engine written against
+the ABCs alone whose hooks record every call. Each must
 refuse the input with the same :class:`InvalidConfigError` and do nothing at all.
 """
 
@@ -26,15 +27,17 @@ from dotfiles_container_manager import (
     ImageManager,
     InvalidConfigError,
     NetworkManager,
+    RunConfig,
     RuntimeNotAvailableError,
     VolumeManager,
 )
 from dotfiles_container_manager.core.types import EngineInfo
 from dotfiles_container_manager.implementations.docker import DockerEngine
 from dotfiles_container_manager.implementations.podman import PodmanEngine
+from dotfiles_container_manager.testing import FakeEngine
 
 from .conftest import ENGINES, FakeRunner, recorded, result
-from .test_reliability_unit import BAD_INPUT, SECRET, Recorder
+from .test_reliability_unit import BAD_INPUT, IMG, SECRET, Recorder
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "dotfiles_container_manager"
 
@@ -111,12 +114,25 @@ def _runner(runtime: str) -> Subject:
     return Subject(ENGINES[runtime](runner=fake), lambda: [" ".join(c.args) for c in fake.calls])
 
 
+def _fake(runtime: str) -> Subject:
+    engine = FakeEngine(runtime, images=[IMG])
+    return Subject(engine, lambda: [f"{c.manager}.{c.method}" for c in engine.calls])
+
+
 def _abc_only() -> Subject:
     engine = RecordingEngine()
     return Subject(engine, lambda: engine.hooks)
 
 
-SUBJECTS = ["docker-cli", "podman-cli", "docker-runner", "podman-runner", "abc-only"]
+SUBJECTS = [
+    "docker-cli",
+    "podman-cli",
+    "docker-runner",
+    "podman-runner",
+    "docker-fake",
+    "podman-fake",
+    "abc-only",
+]
 
 
 @pytest.fixture(params=SUBJECTS)
@@ -126,6 +142,8 @@ def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
         return _shim(tmp_path, kind.removesuffix("-cli"))
     if kind.endswith("-runner"):
         return _runner(kind.removesuffix("-runner"))
+    if kind.endswith("-fake"):
+        return _fake(kind.removesuffix("-fake"))
     return _abc_only()
 
 
@@ -168,6 +186,12 @@ ABC_CASES: list[tuple[str, Call, str, object]] = [
         0,
     ),
     ("image-remove-option", lambda e: e.images.remove("-f"), "image", "-f"),
+    (
+        "build-arg-cli-setting",
+        lambda e: e.images.build(BuildContext("FROM x\n", build_args={"DOCKER_HOST": "x"}), "ok:1"),
+        "BuildContext.build_args key",
+        "DOCKER_HOST",
+    ),
     ("volume-label-eq", lambda e: e.volumes.create("v1", labels={"a=b": "c"}), "labels key", "a=b"),
     (
         "network-alias-space",
@@ -177,6 +201,29 @@ ABC_CASES: list[tuple[str, Call, str, object]] = [
     ),
     ("network-disconnect-dash", lambda e: e.networks.disconnect("-n", "c1"), "network", "-n"),
     ("temporary-volume-name", lambda e: e.volumes.temporary("a b").__enter__(), "name", "a b"),
+    ("stream-logs-tail", lambda e: e.containers.stream_logs("c1", tail=-1), "tail", -1),
+    ("stream-logs-option", lambda e: e.containers.stream_logs("-f"), "container", "-f"),
+    ("wait-log-regex", lambda e: e.containers.wait_for_log("c1", "(", timeout=1), "pattern", "("),
+    ("wait-log-timeout", lambda e: e.containers.wait_for_log("c1", "x", timeout=0), "timeout", 0),
+    ("wait-port-zero", lambda e: e.containers.wait_for_port("c1", 0, timeout=1), "port", 0),
+    (
+        "wait-port-protocol",
+        lambda e: e.containers.wait_for_port("c1", 80, timeout=1, protocol="http"),
+        "protocol",
+        "http",
+    ),
+    (
+        "wait-healthy-timeout",
+        lambda e: e.containers.wait_for_healthy("c1", timeout=-1),
+        "timeout",
+        -1,
+    ),
+    (
+        "build-progress-not-callable",
+        lambda e: e.images.build(BuildContext("FROM x\n"), "ok:1", progress="x"),  # type: ignore[arg-type]
+        "progress",
+        "str",
+    ),
     (
         "exec-env-secret",
         lambda e: e.containers.exec("c1", ["true"], environment={"K": SECRET + "\x00"}),
@@ -212,7 +259,11 @@ def test_every_engine_refuses_bad_input_identically(
 
 def test_every_engine_reaches_its_hooks_with_valid_input(subject: Subject) -> None:
     """The empty activity above is meaningful: a valid call is seen by every subject."""
-    if isinstance(subject.engine, RecordingEngine):
+    if isinstance(subject.engine, FakeEngine):
+        cid = subject.engine.containers.create(RunConfig(IMG, name="c1"))
+        subject.engine.clear_calls()
+        subject.engine.containers.start(cid)
+    elif isinstance(subject.engine, RecordingEngine):
         subject.engine.containers.start("c1")
     elif isinstance(subject.engine.runner, FakeRunner):  # type: ignore[attr-defined]
         subject.engine.runner.queue(result(""))  # type: ignore[attr-defined]

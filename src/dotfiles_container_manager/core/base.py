@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from .enums import ContainerRuntime
 from .exceptions import ContainerError
 from .managers import ContainerManager, ImageManager, NetworkManager, VolumeManager
-from .types import EngineInfo
+from .types import EngineInfo, EngineOptions
 
 __all__ = ["ContainerEngine"]
 
@@ -36,17 +35,8 @@ class ContainerEngine(ABC):
     context: str | None = None
 
     @classmethod
-    def from_options(
-        cls,
-        *,
-        command: str | None = None,
-        timeout: float | None = None,
-        host: str | None = None,
-        context: str | None = None,
-        global_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-    ) -> ContainerEngine:
-        """An engine for these options, not yet probed (the factory calls this)."""
+    def from_options(cls, options: EngineOptions) -> ContainerEngine:
+        """An engine for ``options``, not yet probed (the factory calls this)."""
         raise NotImplementedError(f"{cls.__name__} cannot be made by the factory")
 
     @property

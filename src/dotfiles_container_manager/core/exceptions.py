@@ -3,8 +3,9 @@
 Every exception derives from :class:`ContainerError`, so ``except ContainerError``
 catches everything the library raises on purpose. The tree::
 
-    ContainerError                      .message .command .exit_code .stderr
-    ├── RuntimeNotAvailableError        .runtime   (CLI missing, daemon/service unreachable)
+    ContainerError                      .message .command .exit_code .stderr .hint
+    ├── RuntimeNotAvailableError        .runtime   (CLI missing, daemon/service unreachable,
+    │                                               no container can start)
     ├── CommandTimeoutError             .timeout   (the CLI was killed and reaped)
     ├── InvalidConfigError (ValueError) .field .value  (raised before any command runs)
     ├── OutputParseError                .output    (an excerpt of what the CLI printed)
@@ -17,6 +18,7 @@ catches everything the library raises on purpose. The tree::
     ├── ContainerOperationError
     │   ├── ContainerNotFoundError      (also ResourceNotFoundError)
     │   ├── ContainerConflictError      (also ResourceConflictError)
+    │   ├── ContainerNotReadyError      .logs     (stopped, or unhealthy, before it was ready)
     │   └── ContainerPathError          .path  (a file copy: missing path, a directory
     │                                   where a file was wanted, entries refused)
     ├── VolumeError
@@ -28,6 +30,10 @@ catches everything the library raises on purpose. The tree::
 
 Subclasses add their own attribute and pass ``command``/``exit_code``/``stderr`` through to
 :class:`ContainerError` as keywords.
+
+``.hint`` says what to do about the failure when the library knows a fix (the CLI is
+missing, the daemon is down, a name is taken...; see ``dotfiles_container_manager.diagnosis``);
+``str()`` shows it under the message.
 
 ``.command`` is the argument list that ran, with secrets already kept out of it:
 environment values never appear on a command line (they travel in the child's
@@ -47,6 +53,7 @@ __all__ = [
     "ContainerConflictError",
     "ContainerError",
     "ContainerNotFoundError",
+    "ContainerNotReadyError",
     "ContainerOperationError",
     "ContainerPathError",
     "ImageBuildError",
@@ -86,6 +93,7 @@ class ContainerError(Exception):
         command: The CLI argument list that ran (empty if none ran). Secrets are never in it.
         exit_code: The CLI's exit status, or None when it did not exit by itself.
         stderr: What the CLI wrote on standard error (decoded, may be empty).
+        hint: What to do about it, in one sentence, when a fix is known; else None.
     """
 
     def __init__(
@@ -95,15 +103,19 @@ class ContainerError(Exception):
         command: Sequence[str] = (),
         exit_code: int | None = None,
         stderr: str = "",
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.command: list[str] = list(command)
         self.exit_code = exit_code
         self.stderr = stderr
+        self.hint = hint
 
     def __str__(self) -> str:
         parts = [self.message]
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
         if self.command:
             parts.append(f"command: {' '.join(self.command)}")
         if self.exit_code is not None:
@@ -120,7 +132,8 @@ class ContainerError(Exception):
 
 
 class RuntimeNotAvailableError(ContainerError):
-    """The runtime cannot be used: its CLI is missing, or its daemon/service does not answer.
+    """The runtime cannot be used: its CLI is missing, its daemon/service does not answer, or
+    its OCI runtime cannot start any container (podman's rc 126: rlimits, cgroups).
 
     Attributes:
         runtime: The runtime's name (``"docker"``, ``"podman"``) or the command tried.
@@ -218,6 +231,32 @@ class ContainerNotFoundError(ContainerOperationError, ResourceNotFoundError):
 
 class ContainerConflictError(ContainerOperationError, ResourceConflictError):
     """The name is taken, or the container is in the wrong state (not running, paused...)."""
+
+
+class ContainerNotReadyError(ContainerOperationError):
+    """A readiness wait (``wait_for_log``, ``wait_for_port``, ``wait_for_healthy``) ended
+    because the container can no longer become ready: it stopped first, or its health check
+    reported ``unhealthy``.
+
+    Attributes:
+        exit_code: The container's exit code when it stopped (None while it still runs, or
+            when it was removed before its code could be read).
+        logs: The last lines of the container's output (stdout and stderr), to see why.
+        container: The container as the caller named it.
+    """
+
+    def __init__(
+        self, message: str, *, logs: str = "", container: str = "", **context: Any
+    ) -> None:
+        super().__init__(message, **context)
+        self.logs = logs
+        self.container = container
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.logs.strip():
+            text += f"\nlast output:\n{_excerpt(self.logs)}"
+        return text
 
 
 class ContainerPathError(ContainerOperationError):

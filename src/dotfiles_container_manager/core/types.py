@@ -22,21 +22,27 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from . import validation as v
 from .enums import ContainerState, PullPolicy, RestartPolicy
 from .exceptions import InvalidConfigError
 
 __all__ = [
+    "HEALTH_STATES",
     "BuildContext",
     "ContainerInfo",
     "EngineInfo",
+    "EngineOptions",
     "ExecResult",
     "Filters",
+    "HealthCheck",
+    "HealthState",
     "ImageInfo",
+    "LogLine",
     "NetworkInfo",
     "PortMapping",
+    "ProgressEvent",
     "RunConfig",
     "VolumeInfo",
     "VolumeMount",
@@ -45,6 +51,12 @@ __all__ = [
 #: Default cap on the size of a build context's files (see ``BuildContext.max_size``).
 DEFAULT_MAX_CONTEXT_BYTES = 2 * 1024**3
 _PROTOCOLS = ("tcp", "udp", "sctp")
+#: The health states :attr:`ContainerInfo.health` takes (None: no health check).
+HealthState = Literal["starting", "healthy", "unhealthy"]
+HEALTH_STATES: tuple[HealthState, ...] = ("starting", "healthy", "unhealthy")
+# The runtimes refuse health-check durations under a millisecond (and parse them as Go
+# durations, so they are written with at most millisecond precision).
+_HEALTH_MIN = 0.001
 
 #: ``filters=`` of the list and prune calls (see :func:`.validation.check_filters`).
 Filters = v.Filters
@@ -201,6 +213,39 @@ class BuildContext:
 
 
 @dataclass(frozen=True)
+class HealthCheck:
+    """A container health check (``--health-cmd`` and its timing options).
+
+    Args:
+        command: A shell command, run with ``/bin/sh -c`` inside the container; exit status
+            0 means healthy.
+        interval: Seconds between two checks.
+        timeout: Seconds one check may take before it counts as failed.
+        retries: Consecutive failures that make the container ``unhealthy``.
+        start_period: Seconds after the start during which failures do not count.
+
+    Durations are seconds (at least 0.001, rounded to the millisecond; ``start_period`` may
+    be 0). The defaults are the runtimes' own.
+    """
+
+    command: str
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+
+    def __post_init__(self) -> None:
+        v.check_text("HealthCheck.command", self.command)
+        for name in ("interval", "timeout", "start_period"):
+            given = getattr(self, name)
+            value = v.check_duration(f"HealthCheck.{name}", given)
+            if given < _HEALTH_MIN and not (name == "start_period" and given == 0):
+                raise InvalidConfigError(f"HealthCheck.{name}", given, "must be at least 0.001 s")
+            _set(self, name, value)
+        v.check_count("HealthCheck.retries", self.retries)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """How to create and run a container: the options of ``docker run`` users reach for.
 
@@ -239,8 +284,9 @@ class RunConfig:
     cpus: float | None = None
     stop_signal: str | None = None
     stop_timeout: int | None = None
-    #: A shell command for the health check (``--health-cmd``), run with ``/bin/sh -c``.
-    healthcheck: str | None = None
+    #: The health check: a shell command (``--health-cmd``, run with ``/bin/sh -c``, the
+    #: runtime's default timing) or a :class:`HealthCheck` with its timing.
+    healthcheck: str | HealthCheck | None = None
     #: Pass the whole environment through a private 0600 env-file instead (large
     #: environments; values must not contain newlines). The file is always removed.
     env_file: bool = False
@@ -299,7 +345,7 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None:
                 v.check_reference(f"RunConfig.{name}", value)
-        if self.healthcheck is not None:
+        if self.healthcheck is not None and not isinstance(self.healthcheck, HealthCheck):
             v.check_text("RunConfig.healthcheck", self.healthcheck)
         for name in ("network_aliases", "cap_add", "cap_drop"):
             _set(
@@ -406,7 +452,9 @@ class ContainerInfo:
     """A container as ``list`` or ``inspect`` report it.
 
     ``exit_code`` is set for exited containers; ``image_id`` only by ``inspect`` (``ps``
-    does not report it on docker). ``ports`` are the published ports.
+    does not report it on docker). ``ports`` are the published ports. ``health`` is the
+    health check's status (``"starting"``, ``"healthy"``, ``"unhealthy"``) or None when the
+    container has none.
     """
 
     id: str
@@ -419,6 +467,8 @@ class ContainerInfo:
     networks: tuple[str, ...] = ()
     exit_code: int | None = None
     image_id: str | None = None
+    #: ``"starting"``, ``"healthy"`` or ``"unhealthy"``; None when it has no health check.
+    health: HealthState | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -480,3 +530,53 @@ class EngineInfo:
     cgroup_version: str = ""
     rootless: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Where and how an engine runs its CLI: what :meth:`ContainerEngineFactory.create` was
+    given, handed to :meth:`ContainerEngine.from_options`.
+
+    Attributes:
+        command: The CLI (a name on PATH or a path); None: the runtime's name.
+        timeout: Default limit, in seconds, for one CLI call; None: 120.
+        host: The engine to reach (docker ``--host``, podman ``--url``).
+        context: A docker context (``--context``) or podman connection (``--connection``).
+        global_args: Further options put before every subcommand.
+        env: Extra environment for every call.
+    """
+
+    command: str | None = None
+    timeout: float | None = None
+    host: str | None = None
+    context: str | None = None
+    global_args: Sequence[str] = ()
+    env: Mapping[str, str] | None = None
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """One line of a build's, pull's or push's output, handed to ``progress=`` as it arrives.
+
+    ``line`` is the text (no line ending; of a line the CLI redrew with carriage returns, the
+    last version). ``step``/``total_steps`` come from the builder's step lines (docker's
+    ``Step 2/5 :``, podman's ``STEP 2/5:``, BuildKit's ``#5 [2/5]``): the step the line
+    belongs to, carried forward to the lines that follow it; None before the first step
+    line, and for output that has no steps (pull, push).
+    """
+
+    line: str
+    step: int | None = None
+    total_steps: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line a container wrote: ``text`` without its line ending, and ``stream``,
+    ``"stdout"`` or ``"stderr"``."""
+
+    text: str
+    stream: str

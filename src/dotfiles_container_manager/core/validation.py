@@ -20,7 +20,9 @@ __all__ = [
     "check_args",
     "check_changes",
     "check_container_path",
+    "check_count",
     "check_cpus",
+    "check_duration",
     "check_env",
     "check_files",
     "check_filters",
@@ -102,6 +104,8 @@ _IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{4,64}")
 # container the host's RT_A), and a newline would split an env-file line. A leading "#"
 # makes the env-file line a comment (the variable silently vanishes).
 _ENV_KEY_FORBIDDEN = frozenset("=*?[]")
+# str.isspace() exactly (checked over every code point), one C call instead of a Python loop
+_WHITESPACE = re.compile(r"\s")
 
 
 def check_text(field: str, value: object, *, allow_empty: bool = False) -> str:
@@ -186,7 +190,7 @@ def check_reference(field: str, value: object) -> str:
     text = check_text(field, value)
     if text.startswith("-"):
         raise InvalidConfigError(field, value, "must not start with '-'")
-    if any(ch.isspace() for ch in text):
+    if _WHITESPACE.search(text):
         raise InvalidConfigError(field, value, "must not contain whitespace")
     return text
 
@@ -317,6 +321,35 @@ def cli_sensitive(key: str) -> bool:
     return upper in _CLI_NAMES or upper.startswith(_CLI_PREFIXES)
 
 
+# Build arguments named like CLI settings that docker defines for builds themselves: the
+# proxies (which may carry credentials and only touch the CLI's own HTTP, unused for a local
+# socket) and BuildKit's own switches.
+_BUILD_ARGS_ALLOWED = frozenset(
+    {
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "FTP_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "BUILDKIT_INLINE_CACHE",
+        "BUILDKIT_SYNTAX",
+        "BUILDKIT_CONTEXT_KEEP_GIT_DIR",
+        "BUILDKIT_MULTI_PLATFORM",
+    }
+)
+
+
+def check_build_args(field: str, args: Mapping[str, str]) -> None:
+    """Build-argument names: their values travel in the CLI's environment (never argv), so a
+    name that configures the CLI itself would reconfigure it; only docker's predefined build
+    arguments may look like one."""
+    for key in args:
+        if cli_sensitive(key) and key.upper() not in _BUILD_ARGS_ALLOWED:
+            raise InvalidConfigError(
+                f"{field} key", key, "would also configure the CLI itself; use another name"
+            )
+
+
 def check_env(field: str, env: Mapping[str, str]) -> dict[str, str]:
     """Environment variables. Values are secrets: they never appear in a message.
 
@@ -423,6 +456,20 @@ def check_timeout(field: str, value: object) -> float:
     if not 0 < number <= TIMEOUT_MAX:
         raise InvalidConfigError(field, value, f"must be > 0 and at most {TIMEOUT_MAX:.0f}")
     return number
+
+
+def check_duration(field: str, value: object) -> float:
+    """A duration in seconds for the CLI (health-check timing): a finite number from 0 to
+    :data:`TIMEOUT_MAX`, rounded to the millisecond (the CLIs read Go durations)."""
+    number = _check_number(field, value)
+    if not 0 <= number <= TIMEOUT_MAX:
+        raise InvalidConfigError(field, value, f"must be >= 0 and at most {TIMEOUT_MAX:.0f}")
+    return round(number, 3)
+
+
+def check_count(field: str, value: object, low: int = 1) -> int:
+    """An integer from ``low`` to 2**31-1 (health-check retries)."""
+    return _check_int(field, value, low, INT32_MAX)
 
 
 def check_cpus(field: str, value: object) -> float:

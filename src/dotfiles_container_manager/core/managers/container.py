@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 
+from .. import readiness
 from .. import validation as v
 from ..enums import RestartPolicy
 from ..exceptions import ContainerNotFoundError, InvalidConfigError
-from ..types import ContainerInfo, ExecResult, Filters, RunConfig
+from ..streams import LogStream
+from ..types import ContainerInfo, ExecResult, Filters, PortMapping, RunConfig
 
 __all__ = ["ContainerManager"]
 
@@ -68,6 +71,24 @@ def _signal(signal: object) -> str | None:
     if isinstance(signal, int) and not 0 < signal < 65:
         raise InvalidConfigError("signal", signal, "must be between 1 and 64")
     return v.check_reference("signal", str(signal))
+
+
+def _pattern(pattern: object) -> re.Pattern[str]:
+    if isinstance(pattern, re.Pattern):
+        if not isinstance(pattern.pattern, str):
+            raise InvalidConfigError("pattern", pattern.pattern, "must be a text (str) pattern")
+        return pattern
+    text = v.check_text("pattern", pattern)
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise InvalidConfigError("pattern", text, f"is not a regular expression: {exc}") from None
+
+
+def _protocol(protocol: object) -> str:
+    if protocol not in ("tcp", "udp", "sctp"):
+        raise InvalidConfigError("protocol", protocol, "must be 'tcp', 'udp' or 'sctp'")
+    return str(protocol)
 
 
 class ContainerManager(ABC):
@@ -189,6 +210,85 @@ class ContainerManager(ABC):
             bool(timestamps),
             bool(stdout),
             bool(stderr),
+        )
+
+    def stream_logs(
+        self,
+        container: str,
+        *,
+        follow: bool = True,
+        tail: int | None = None,
+        since: str | None = None,
+        timeout: float | None = None,
+    ) -> LogStream:
+        """The container's output as it is written: a :class:`LogStream` of
+        :class:`LogLine` (``text``, ``stream`` = ``"stdout"``/``"stderr"``), to iterate and
+        to use as a context manager.
+
+        It starts with what was written already (``tail``: only the last lines; ``since``:
+        only from that time, as the CLI reads it: ``"10m"``, an RFC 3339 time, ...). With
+        ``follow`` (the default) it goes on until the container stops; without it, until
+        the output written so far is read. ``timeout`` limits the whole stream (None: no
+        limit) and ends it with :class:`CommandTimeoutError`. Closing it (``close()``,
+        leaving the ``with`` block, dropping it) or Ctrl-C ends the process that reads the
+        logs. A missing container raises :class:`ContainerNotFoundError` when iterated.
+        """
+        return self._stream_logs(
+            v.check_reference("container", container),
+            bool(follow),
+            _tail(tail),
+            None if since is None else v.check_reference("since", since),
+            v.check_optional_timeout("timeout", timeout),
+        )
+
+    def wait_for_log(
+        self, container: str, pattern: str | re.Pattern[str], *, timeout: float
+    ) -> str:
+        """Block until the container writes a line in which ``pattern`` (a regular
+        expression, ``str`` or compiled) is found; return that line (no line ending).
+
+        The search starts at the container's first line: a line written before the call
+        counts. Raises :class:`ContainerNotReadyError` (with ``.exit_code`` and ``.logs``)
+        when the container stops first, :class:`CommandTimeoutError` after ``timeout``
+        seconds. Nothing is left running either way.
+        """
+        return self._wait_for_log(
+            v.check_reference("container", container),
+            _pattern(pattern),
+            v.check_timeout("timeout", timeout),
+        )
+
+    def wait_for_port(
+        self, container: str, port: int, *, timeout: float, protocol: str = "tcp"
+    ) -> PortMapping:
+        """Block until the container's published ``port`` accepts a TCP connection; return
+        its :class:`PortMapping` (``host_port`` filled in).
+
+        The connection goes to the address the port is published on (loopback when it is
+        published on every interface). ``udp``/``sctp`` ports cannot be probed so: for them
+        it returns once the port is published and the container runs. A port the running
+        container does not publish raises :class:`ContainerOperationError` at once;
+        stopping first :class:`ContainerNotReadyError`; ``timeout``
+        :class:`CommandTimeoutError`.
+        """
+        return self._wait_for_port(
+            v.check_reference("container", container),
+            v.check_port("port", port),
+            _protocol(protocol),
+            v.check_timeout("timeout", timeout),
+        )
+
+    def wait_for_healthy(self, container: str, *, timeout: float) -> None:
+        """Block until the container's health check passes (``ContainerInfo.health`` is
+        ``"healthy"``), on every runtime: where the runtime does not run health checks by
+        itself (podman without systemd) this runs them, at the check's interval.
+
+        Raises :class:`ContainerNotReadyError` when the container stops first or becomes
+        ``unhealthy``, :class:`ContainerOperationError` when it has no health check, and
+        :class:`CommandTimeoutError` after ``timeout`` seconds.
+        """
+        self._wait_for_healthy(
+            v.check_reference("container", container), v.check_timeout("timeout", timeout)
         )
 
     def exec(
@@ -475,6 +575,18 @@ class ContainerManager(ABC):
     ) -> bytes: ...
 
     @abstractmethod
+    def _stream_logs(
+        self,
+        container: str,
+        follow: bool,
+        tail: int | None,
+        since: str | None,
+        timeout: float | None,
+    ) -> LogStream:
+        """The container's output as a :class:`LogStream` (see :meth:`stream_logs`); a
+        missing container fails when the stream is iterated, with ContainerNotFoundError."""
+
+    @abstractmethod
     def _exec(
         self,
         container: str,
@@ -491,6 +603,37 @@ class ContainerManager(ABC):
 
     @abstractmethod
     def _prune(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]: ...
+
+    # ------------------------------------------------------------------ readiness hooks
+    # Written once (core/readiness.py) on the hooks above; an engine may override them.
+
+    def _wait_for_log(self, container: str, pattern: re.Pattern[str], timeout: float) -> str:
+        return readiness.wait_for_log(self, container, pattern, timeout)
+
+    def _wait_for_port(
+        self, container: str, port: int, protocol: str, timeout: float
+    ) -> PortMapping:
+        return readiness.wait_for_port(self, container, port, protocol, timeout)
+
+    def _wait_for_healthy(self, container: str, timeout: float) -> None:
+        readiness.wait_for_healthy(self, container, timeout)
+
+    def _connect_address(self, mapping: PortMapping) -> tuple[str, int]:
+        """Where to connect to reach the published ``mapping`` from this machine (see
+        :func:`readiness.connect_address`); an engine on another host overrides it."""
+        return readiness.connect_address(mapping)
+
+    def _port_accepts(self, host: str, port: int, timeout: float) -> bool:
+        """True when ``host:port`` accepts a TCP connection (within ``timeout`` seconds)."""
+        return readiness.tcp_accepts(host, port, timeout)
+
+    def _run_health_check(
+        self, container: str, info: ContainerInfo, timeout: float
+    ) -> float | None:
+        """For a runtime that does not run health checks by itself: run the check once,
+        now, and return the seconds until the next run is due (the check's interval).
+        None (the default): the runtime runs them itself, nothing to do."""
+        return None
 
     @abstractmethod
     def _run_once(

@@ -13,9 +13,16 @@ from collections.abc import Sequence
 
 from .. import validation as v
 from ..exceptions import InvalidConfigError
+from ..streams import ProgressCallback
 from ..types import BuildContext, Filters, ImageInfo
 
 __all__ = ["ImageManager"]
+
+
+def _progress(progress: object) -> ProgressCallback | None:
+    if progress is not None and not callable(progress):
+        raise InvalidConfigError("progress", type(progress).__name__, "must be callable")
+    return progress
 
 
 class ImageManager(ABC):
@@ -24,29 +31,64 @@ class ImageManager(ABC):
     Image arguments accept a reference (``name[:tag]``) or an id (``sha256:…`` or a prefix).
     """
 
-    def build(self, context: BuildContext, image_name: str, *, timeout: float | None = None) -> str:
+    def build(
+        self,
+        context: BuildContext,
+        image_name: str,
+        *,
+        timeout: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> str:
         """Build ``context`` and tag it ``image_name``; return the full ``sha256:`` id.
 
         The build context is streamed to the CLI as an in-memory tar (no temporary files).
-        A failed build raises :class:`ImageBuildError` and leaves no container behind.
+        A failed build raises :class:`ImageBuildError` (``.output``: the whole log) and
+        leaves no container behind.
+
+        ``progress``, when given, is called with a :class:`ProgressEvent` for each line of
+        the build's output as it arrives (``step``/``total_steps`` from the builder's step
+        lines), on the calling thread, before this returns; a failed build has delivered
+        every line before it raises. An exception raised by ``progress`` stops the build
+        (the CLI is killed) and propagates.
         """
         if not isinstance(context, BuildContext):
             raise InvalidConfigError("context", type(context).__name__, "must be a BuildContext")
+        v.check_build_args("BuildContext.build_args", context.build_args)
         return self._build(
             context,
             v.check_image_ref("image_name", image_name),
             v.check_optional_timeout("timeout", timeout),
+            _progress(progress),
         )
 
-    def pull(self, image: str, *, timeout: float | None = None) -> str:
-        """Pull ``image`` from its registry; return its id."""
+    def pull(
+        self,
+        image: str,
+        *,
+        timeout: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> str:
+        """Pull ``image`` from its registry; return its id. ``progress``: as for
+        :meth:`build` (a pull's lines have no steps)."""
         return self._pull(
-            v.check_image("image", image), v.check_optional_timeout("timeout", timeout)
+            v.check_image("image", image),
+            v.check_optional_timeout("timeout", timeout),
+            _progress(progress),
         )
 
-    def push(self, image: str, *, timeout: float | None = None) -> None:
-        """Push ``image`` to its registry."""
-        self._push(v.check_image("image", image), v.check_optional_timeout("timeout", timeout))
+    def push(
+        self,
+        image: str,
+        *,
+        timeout: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Push ``image`` to its registry. ``progress``: as for :meth:`build`."""
+        self._push(
+            v.check_image("image", image),
+            v.check_optional_timeout("timeout", timeout),
+            _progress(progress),
+        )
 
     def tag(self, source: str, target: str) -> None:
         """Give image ``source`` the additional reference ``target``."""
@@ -136,14 +178,27 @@ class ImageManager(ABC):
 
     # ------------------------------------------------------------------ hooks
 
-    @abstractmethod
-    def _build(self, context: BuildContext, image_name: str, timeout: float | None) -> str: ...
+    # ``progress`` (None, or a callable): called with each output line's ProgressEvent as
+    # it arrives, on the calling thread; what it raises aborts the operation and propagates.
 
     @abstractmethod
-    def _pull(self, image: str, timeout: float | None) -> str: ...
+    def _build(
+        self,
+        context: BuildContext,
+        image_name: str,
+        timeout: float | None,
+        progress: ProgressCallback | None,
+    ) -> str: ...
 
     @abstractmethod
-    def _push(self, image: str, timeout: float | None) -> None: ...
+    def _pull(
+        self, image: str, timeout: float | None, progress: ProgressCallback | None
+    ) -> str: ...
+
+    @abstractmethod
+    def _push(
+        self, image: str, timeout: float | None, progress: ProgressCallback | None
+    ) -> None: ...
 
     @abstractmethod
     def _tag(self, source: str, target: str) -> None: ...

@@ -11,6 +11,10 @@ stdout) and decides, in this order:
 3. a conflict (already exists, in use, wrong state) → the operation's ``...ConflictError``;
 4. anything else → the operation's error class.
 
+Every exception it makes carries the ``hint`` of the one diagnosis
+(:mod:`dotfiles_container_manager.diagnosis`) when a known cause matches: the same words the
+doctor prints.
+
 Stderr text alone never means failure: both CLIs print warnings on success. Only a non-zero
 exit status reaches the classifier. The patterns are data; a runtime adds its own by
 subclassing and extending the tuples.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import re
 
 from ...core import exceptions as exc
+from ...diagnosis import diagnose
 from .command import CommandResult
 
 __all__ = ["ErrorClassifier"]
@@ -49,6 +54,10 @@ class ErrorClassifier:
         r"permission denied while trying to connect to the docker daemon",
         r"failed to initialize: unable to resolve docker endpoint",
         r"error during connect",
+        # The OCI runtime cannot start any container (podman's rc 126 on hosts whose hard
+        # rlimits are below its defaults; crun on a hybrid cgroup layout).
+        r"error setting rlimit",
+        r"crun: [^\n]*cgroup",
     )
     #: Missing resources, most specific first: (pattern, exception class).
     not_found: tuple[tuple[str, _Kind], ...] = (
@@ -57,7 +66,8 @@ class ErrorClassifier:
         (r"network \S+ not found|network not found", exc.NetworkNotFoundError),
         (
             r"no such image|reference does not exist|repository \S+ not found|"
-            r"manifest unknown|pull access denied",
+            r"manifest unknown|pull access denied|"
+            r"an image does not exist locally with the tag",  # push of a missing image
             exc.ImageNotFoundError,
         ),
     )
@@ -65,6 +75,9 @@ class ErrorClassifier:
     generic_not_found: tuple[str, ...] = (r"no such object",)
     #: Pull attempts that found nothing (docker: "Unable to find image 'x' locally").
     pull_failed: tuple[str, ...] = (r"unable to find image '[^']*' locally", r"trying to pull ")
+    #: Conflicts whose message also names a missing thing, read before the not-found patterns
+    #: (podman: 'container x is not connected to CNI network "n": network not found').
+    conflict_first: tuple[str, ...] = ()
     #: Already exists / in use / wrong state.
     conflict: tuple[str, ...] = (
         r"already exists",
@@ -76,6 +89,9 @@ class ErrorClassifier:
         r"is not paused",
         r"is paused",
         r"cannot remove a running container",
+        r"cannot remove a paused container",
+        r"port is already allocated",
+        r"cannot start a paused container",
         r"conflict",
         r"is not connected",
         r"already exists in network",
@@ -88,6 +104,7 @@ class ErrorClassifier:
         self._generic_not_found = _rx(*self.generic_not_found)
         self._pull_failed = _rx(*self.pull_failed)
         self._conflict = _rx(*self.conflict)
+        self._conflict_first = _rx(*self.conflict_first) if self.conflict_first else None
 
     def classify(self, result: CommandResult, error: _Kind) -> exc.ContainerError:
         """The exception for a failed ``result`` of an operation whose error class is
@@ -101,9 +118,11 @@ class ErrorClassifier:
             or self._status(result.returncode)
         )
         command, code = result.command, result.returncode
+        found = diagnose(self.runtime, text)
+        hint = None if found is None else found.hint
 
         def make(kind: _Kind, text: str = message) -> exc.ContainerError:
-            return kind(text, command=command, exit_code=code, stderr=stderr)
+            return kind(text, command=command, exit_code=code, stderr=stderr, hint=hint)
 
         if self._unavailable.search(text):
             return exc.RuntimeNotAvailableError(
@@ -112,6 +131,7 @@ class ErrorClassifier:
                 command=command,
                 exit_code=code,
                 stderr=stderr,
+                hint=hint,
             )
         if error is exc.ImageBuildError:
             # Whatever went wrong inside the build (a missing base image included), the
@@ -121,9 +141,12 @@ class ErrorClassifier:
                 command=command,
                 exit_code=code,
                 stderr=stderr,
+                hint=hint,
                 output=f"{result.stdout_text}\n{stderr}".strip(),
             )
         not_found, conflict = _FAMILY.get(error, (None, None))
+        if conflict is not None and self._conflict_first and self._conflict_first.search(text):
+            return make(conflict)
         for pattern, kind in self._not_found:
             if pattern.search(text):
                 return make(kind)
@@ -150,12 +173,16 @@ class ErrorClassifier:
     def _message(text: str) -> str:
         """The most telling line: the daemon's own error, else the last line starting with
         'Error', else the last line."""
-        # cobra's trailing hints ("See 'docker run --help'.") say nothing about the failure
-        lines = [
-            ln.strip()
-            for ln in text.strip().splitlines()
-            if ln.strip() and not ln.strip().startswith(("See '", "Run '"))
-        ]
+        # cobra's trailing hints ("See 'docker run --help'.") say nothing about the failure,
+        # nor does the legacy builder's "DEPRECATED: …" banner (its indented lines included),
+        # which docker 23+ prints first on every build: both stay in .stderr only.
+        lines = []
+        in_banner = False
+        for raw in text.splitlines():
+            line = raw.strip()
+            in_banner = line.startswith("DEPRECATED:") or (in_banner and raw[:1].isspace())
+            if line and not in_banner and not line.startswith(("See '", "Run '")):
+                lines.append(line)
         if not lines:
             return ""
         for line in lines:

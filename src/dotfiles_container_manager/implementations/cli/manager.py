@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from ...core.exceptions import ContainerError, ResourceNotFoundError
+from ...core.exceptions import ContainerError, OutputParseError, ResourceNotFoundError
 from . import parsing as p
 from .command import CommandResult, Input, Runner
 
@@ -37,9 +38,10 @@ class CLIManager:
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         merge_stderr: bool = False,
+        interrupt_grace: float | None = None,
     ) -> CommandResult:
         """One CLI call; a failure raises the classified form of ``error`` (the manager's
-        own error class by default)."""
+        own error class by default). ``interrupt_grace``: see ``CommandRunner.run``."""
         return self._runner.run(
             args,
             error=error or self.error,
@@ -48,6 +50,7 @@ class CLIManager:
             timeout=timeout,
             env=env,
             merge_stderr=merge_stderr,
+            interrupt_grace=interrupt_grace,
         )
 
     def _exists(self, ref: str) -> bool:
@@ -64,6 +67,62 @@ class CLIManager:
     def _inspect_record(self, ref: str) -> dict[str, Any]:
         """The first object of ``KIND inspect REF``."""
         return p.first_record(self._call([self.kind, "inspect", ref]))
+
+    def _listed(self, result: CommandResult, valid: re.Pattern[str]) -> list[str]:
+        """The names or ids an ``ls -q`` printed, one per line, each checked against
+        ``valid`` (unreadable output is an :class:`OutputParseError`, not an empty list)."""
+        lines = list(dict.fromkeys(self._lines(result)))
+        if not all(valid.fullmatch(line) for line in lines):
+            raise OutputParseError(
+                f"cannot read the output of {' '.join(result.command[1:3])}: "
+                "expected one name or id per line",
+                output=result.stdout_text,
+                command=result.command,
+                exit_code=result.returncode,
+                stderr=result.stderr_text,
+            )
+        return lines
+
+    def _exact_labels(
+        self, rows: list[dict[str, Any]], key: str, inspect_key: str
+    ) -> list[dict[str, Any]]:
+        """List rows whose labels are exact: docker's ``ls`` prints labels as one
+        ``k=v,k2=v2`` string, ambiguous once a value holds a comma, so the rows whose string
+        holds one are replaced by their ``inspect`` objects, fetched in one more call.
+        Labels printed as an object (podman), or without a comma, need nothing more: one
+        process in the common case."""
+        ambiguous = [
+            p.as_str(row.get(key))
+            for row in rows
+            if isinstance(row.get("Labels"), str) and "," in row["Labels"]
+        ]
+        if not ambiguous:
+            return rows
+        exact = {p.as_str(r.get(inspect_key)): r for r in self._inspect_records(ambiguous)}
+        # A row that vanished before its inspect is left out, as the listing's own would be.
+        return [
+            exact.get(ref, row)
+            for row in rows
+            if (ref := p.as_str(row.get(key))) in exact or ref not in ambiguous
+        ]
+
+    def _inspect_records(self, refs: Sequence[str]) -> list[dict[str, Any]]:
+        """The objects of one ``KIND inspect REF...``, leaving out refs that are gone.
+
+        A listing inspects what ``ls`` printed a moment before; anything removed in between
+        makes the CLI exit 1 after printing the objects it did find. Those are the listing:
+        a resource that vanished while being listed is simply not in it.
+        """
+        if not refs:
+            return []
+        result = self._call([self.kind, "inspect", *refs], check=False)
+        if result.returncode != 0:
+            failure = self._runner.classify(result, self.error)
+            if not isinstance(failure, ResourceNotFoundError):
+                raise failure
+            if not result.stdout.strip():
+                return []  # every one of them is gone
+        return p.load_records(result)
 
     def _removed_something(self, result: CommandResult, missing: str) -> None:
         """Raise the not-found error when a forced removal exited 0 but removed nothing.

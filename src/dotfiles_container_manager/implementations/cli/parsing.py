@@ -42,6 +42,7 @@ _TIME = re.compile(
     r"(Z|[+-]\d\d:?\d\d)?(?:\s+[A-Z]{2,5})?(?:\s+m=[+-][\d.]+)?"
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_ID_PREFIX = re.compile(r"[0-9a-f]{12,63}")
 
 
 def _fail(result: CommandResult, why: str) -> OutputParseError:
@@ -237,7 +238,8 @@ def normalize_reference(value: Any) -> str:
     """An image reference in docker's short form: ``name:tag``.
 
     Drops podman's ``localhost/`` and the implicit ``docker.io/library/`` prefixes and adds
-    ``:latest`` when neither tag nor digest is given. Ids are returned unchanged.
+    ``:latest`` when neither tag nor digest is given. Ids and id prefixes (12 or more hex
+    digits) are returned unchanged (a full id as ``sha256:<hex>``).
     """
     return _normalize_reference_text(as_str(value))
 
@@ -247,6 +249,8 @@ def _normalize_reference_text(ref: str) -> str:
     # Cached: a listing names the same few images again and again.
     if not ref or _HEX64.fullmatch(ref) or ref.startswith("sha256:"):
         return full_image_id(ref)
+    if _ID_PREFIX.fullmatch(ref):  # an image id prefix (docker keeps `run 9a1e19fcb6a2`)
+        return ref
     for prefix in _PREFIXES:
         if ref.startswith(prefix):
             ref = ref[len(prefix) :]

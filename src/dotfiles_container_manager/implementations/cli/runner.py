@@ -160,7 +160,9 @@ class _Feed:
 
     __slots__ = ("error", "stop", "thread", "wake")
 
-    def __init__(self, pipe: IO[bytes], chunks: Iterable[bytes | memoryview], wake: int | None) -> None:
+    def __init__(
+        self, pipe: IO[bytes], chunks: Iterable[bytes | memoryview], wake: int | None
+    ) -> None:
         self.error: BaseException | None = None
         self.stop = False  # set when the call is cut short: feed nothing more
         self.wake = wake  # write end: closed when the feed ends, wakes the read loop

@@ -11,13 +11,21 @@ they are.
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ...core.types import BuildContext
 
-__all__ = ["coalesced", "context_tar_bytes", "context_tar_chunks", "files_tar_chunks"]
+__all__ = [
+    "coalesced",
+    "context_files",
+    "context_tar_bytes",
+    "context_tar_chunks",
+    "files_tar_chunks",
+]
 
 BLOCK = 512
 CHUNK = 1024 * 1024
@@ -76,6 +84,88 @@ def _tarfile_header(name: str, size: int, mode: int, mtime: int = MTIME) -> byte
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
+def _ignore_rules(data: bytes) -> list[tuple[re.Pattern[str], bool]]:
+    """The rules of a ``.dockerignore``: (regex, excludes) per pattern, in order.
+
+    As docker's patternmatcher reads them: ``#`` comments and blank lines skipped, a leading
+    ``!`` re-includes, each pattern cleaned like a path (leading ``/`` dropped), ``*`` and
+    ``?`` stay within one path segment, ``**`` spans any number of them.
+    """
+    rules = []
+    for raw in data.decode("utf-8", errors="replace").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        excludes = not line.startswith("!")
+        pattern = posixpath.normpath(line.lstrip("!").strip()).lstrip("/")
+        if pattern in ("", "."):
+            continue
+        rules.append((re.compile(_glob_regex(pattern)), excludes))
+    return rules
+
+
+def _glob_regex(pattern: str) -> str:
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("^"):
+                    body = "!" + body[1:]
+                out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+                i = end
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _ignored(name: str, rules: list[tuple[re.Pattern[str], bool]]) -> bool:
+    """True when the last rule matching ``name`` or one of its parent directories
+    excludes it."""
+    parents = [name]
+    while "/" in parents[-1]:
+        parents.append(parents[-1].rsplit("/", 1)[0])
+    ignored = False
+    for regex, excludes in rules:
+        if any(regex.fullmatch(path) for path in parents):
+            ignored = excludes
+    return ignored
+
+
+def context_files(context: BuildContext) -> dict[str, bytes]:
+    """The files of ``context`` that reach the build: ``.dockerignore`` applied, as docker
+    applies it to a directory context (its CLI does not for a tar on stdin, and podman does
+    always), so both runtimes build from the same files. The Dockerfile is always sent."""
+    entries: dict[str, bytes] = dict(context.files)  # type: ignore[arg-type]
+    ignore = entries.get(".dockerignore")
+    if ignore is not None:
+        rules = _ignore_rules(ignore)
+        if rules:
+            entries = {k: v for k, v in entries.items() if not _ignored(k, rules)}
+    entries[context.dockerfile_path] = context.dockerfile.encode("utf-8")
+    return entries
+
+
 def files_tar_chunks(
     files: Mapping[str, bytes], executable: Collection[str] = (), mtime: int = MTIME
 ) -> Iterator[bytes | memoryview]:
@@ -117,10 +207,9 @@ def coalesced(
 
 
 def context_tar_chunks(context: BuildContext) -> Iterator[bytes | memoryview]:
-    """Yield the tar of ``context`` (its Dockerfile and files) piece by piece."""
-    entries: dict[str, bytes] = dict(context.files)  # type: ignore[arg-type]
-    entries[context.dockerfile_path] = context.dockerfile.encode("utf-8")
-    return files_tar_chunks(entries, frozenset(context.executable))
+    """Yield the tar of ``context`` (its Dockerfile and the files ``.dockerignore`` keeps)
+    piece by piece."""
+    return files_tar_chunks(context_files(context), frozenset(context.executable))
 
 
 def context_tar_bytes(context: BuildContext) -> bytes:

@@ -9,7 +9,7 @@ from ...core import validation as v
 from ...core.base import ContainerEngine
 from ...core.enums import ContainerRuntime
 from ...core.exceptions import ContainerError, OutputParseError, RuntimeNotAvailableError
-from ...core.types import EngineInfo
+from ...core.types import EngineInfo, EngineOptions
 from ..cli import parsing as p
 from ..cli.command import Runner
 from ..cli.errors import ErrorClassifier
@@ -94,19 +94,15 @@ class DockerEngine(ContainerEngine):
         self._networks = self.network_manager_class(runner)
 
     @classmethod
-    def from_options(
-        cls,
-        *,
-        command: str | None = None,
-        timeout: float | None = None,
-        host: str | None = None,
-        context: str | None = None,
-        global_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-    ) -> DockerEngine:
-        """An engine for these options, not yet probed."""
+    def from_options(cls, options: EngineOptions) -> DockerEngine:
+        """An engine for ``options``, not yet probed."""
         return cls(
-            command, timeout=timeout, host=host, context=context, global_args=global_args, env=env
+            options.command,
+            timeout=options.timeout,
+            host=options.host,
+            context=options.context,
+            global_args=options.global_args,
+            env=options.env,
         )
 
     @property

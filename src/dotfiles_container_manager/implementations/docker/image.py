@@ -8,13 +8,19 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...core.exceptions import ImageBuildError, ImageError, InvalidConfigError, OutputParseError
+from ...core.exceptions import (
+    ContainerError,
+    ImageBuildError,
+    ImageError,
+    OutputParseError,
+)
 from ...core.managers.image import ImageManager
+from ...core.streams import ProgressCallback
 from ...core.types import BuildContext, ImageInfo
-from ...core.validation import cli_sensitive
 from ..cli import parsing as p
-from ..cli.command import CommandResult
+from ..cli.command import CommandResult, Input
 from ..cli.manager import CLIManager
+from ..cli.progress import run_with_progress
 from ..cli.tarstream import context_tar_chunks
 from .archive import CLIArchiveMixin
 from .utils import filter_args, label_args, private_tempdir
@@ -23,22 +29,10 @@ __all__ = ["DockerImageManager"]
 
 #: Builds, pulls and pushes may take longer than ordinary calls.
 LONG_TIMEOUT = 3600.0
-# Build arguments named like CLI settings that docker defines for builds themselves: the
-# proxies (which may carry credentials and only touch the CLI's own HTTP, unused for a local
-# socket) and BuildKit's own switches.
-_BUILD_ARGS_ALLOWED = frozenset(
-    {
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "FTP_PROXY",
-        "NO_PROXY",
-        "ALL_PROXY",
-        "BUILDKIT_INLINE_CACHE",
-        "BUILDKIT_SYNTAX",
-        "BUILDKIT_CONTEXT_KEEP_GIT_DIR",
-        "BUILDKIT_MULTI_PLATFORM",
-    }
-)
+#: A build cut short gets SIGINT and this long to stop by itself (docker cancels the build
+#: and removes its step container) before SIGKILL.
+BUILD_INTERRUPT_GRACE = 10.0
+_LISTED_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
 _ID_LINE = re.compile(r"^(?:deleted:\s*)?(sha256:)?([0-9a-f]{64})$", re.IGNORECASE)
 
 
@@ -53,21 +47,19 @@ class DockerImageManager(CLIManager, CLIArchiveMixin, ImageManager):
     #: failed step's container behind.
     build_options: tuple[str, ...] = ("--force-rm",)
 
-    def _build(self, context: BuildContext, image_name: str, timeout: float | None) -> str:
+    def _build(
+        self,
+        context: BuildContext,
+        image_name: str,
+        timeout: float | None,
+        progress: ProgressCallback | None,
+    ) -> str:
         args = ["build", *self.build_options, "-f", context.dockerfile_path, "-t", image_name]
         for tag in context.tags:
             args += ["-t", tag]
         args += label_args(context.labels)
         build_env: dict[str, str] = {}
         for key, value in context.build_args.items():
-            # Values travel in the CLI's environment: a name that configures the CLI itself
-            # would reconfigure it, so only docker's predefined build args may look like one.
-            if cli_sensitive(key) and key.upper() not in _BUILD_ARGS_ALLOWED:
-                raise InvalidConfigError(
-                    "BuildContext.build_args key",
-                    key,
-                    "would also configure the CLI itself; use another name",
-                )
             args += ["--build-arg", key]  # the value comes from the CLI's environment
             build_env[key] = value
         if context.target:
@@ -79,12 +71,18 @@ class DockerImageManager(CLIManager, CLIArchiveMixin, ImageManager):
         with private_tempdir() as tmp:
             iidfile = os.path.join(tmp, "iid")
             args += ["--iidfile", iidfile, "-"]
-            result = self._call(
+            # The CLI's own temporary files (podman unpacks the whole context there) go in
+            # this private directory, removed with it whatever happens to the call.
+            build_env["TMPDIR"] = os.path.join(tmp, "tmp")
+            os.mkdir(build_env["TMPDIR"], 0o700)
+            result = self._call_with_progress(
                 args,
                 ImageBuildError,
+                progress,
                 input=context_tar_chunks(context),
                 env=build_env,
                 timeout=timeout or max(self._runner.timeout, LONG_TIMEOUT),
+                interrupt_grace=BUILD_INTERRUPT_GRACE,
             )
             try:
                 with open(iidfile, encoding="ascii") as handle:
@@ -110,12 +108,44 @@ class DockerImageManager(CLIManager, CLIArchiveMixin, ImageManager):
             command=result.command,
         )
 
-    def _pull(self, image: str, timeout: float | None) -> str:
-        self._call(["pull", image], timeout=timeout or LONG_TIMEOUT)
+    def _call_with_progress(
+        self,
+        args: builtins.list[str],
+        error: type[ContainerError],
+        progress: ProgressCallback | None,
+        *,
+        input: Input = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float,
+        interrupt_grace: float | None = None,
+    ) -> CommandResult:
+        """One CLI call: collected without ``progress`` (the cheapest way), else streamed,
+        each line handed to ``progress`` as it arrives."""
+        if progress is None:
+            return self._call(
+                args, error, input=input, env=env, timeout=timeout, interrupt_grace=interrupt_grace
+            )
+        return run_with_progress(
+            self._runner,
+            args,
+            progress,
+            error=error,
+            input=input,
+            env=env,
+            timeout=timeout,
+            interrupt_grace=interrupt_grace,
+        )
+
+    def _pull(self, image: str, timeout: float | None, progress: ProgressCallback | None) -> str:
+        self._call_with_progress(
+            ["pull", image], self.error, progress, timeout=timeout or LONG_TIMEOUT
+        )
         return self.inspect(image).id
 
-    def _push(self, image: str, timeout: float | None) -> None:
-        self._call(["push", image], timeout=timeout or LONG_TIMEOUT)
+    def _push(self, image: str, timeout: float | None, progress: ProgressCallback | None) -> None:
+        self._call_with_progress(
+            ["push", image], self.error, progress, timeout=timeout or LONG_TIMEOUT
+        )
 
     def _tag(self, source: str, target: str) -> None:
         self._call(["tag", source, target])
@@ -131,11 +161,9 @@ class DockerImageManager(CLIManager, CLIArchiveMixin, ImageManager):
         # docker's `images` output has no labels and only approximate sizes, so the ids it
         # lists are inspected in one more call (two processes whatever the number of images).
         args = ["images", "-q", "--no-trunc", *(["-a"] if all else []), *filter_args(filters)]
-        ids = list(dict.fromkeys(self._lines(self._call(args))))
-        if not ids:
-            return []
-        records = p.load_records(self._call(["image", "inspect", *ids]))
-        return [self.from_inspect(r) for r in records]
+        # An image removed between the two calls is left out, not an error.
+        ids = self._listed(self._call(args), _LISTED_ID)
+        return [self.from_inspect(r) for r in self._inspect_records(ids)]
 
     def _prune(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:
         args = ["image", "prune", "-f", *(["-a"] if all else []), *filter_args(filters)]

@@ -67,9 +67,11 @@ class DockerNetworkManager(CLIManager, NetworkManager):
         return self.from_inspect(self._inspect_record(network))
 
     def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[NetworkInfo]:
-        # One `network ls` call (docker's does not print subnets).
+        # One `network ls` call (docker's rows have no subnets); rows whose labels are
+        # ambiguous are inspected (see _exact_labels).
         args = ["network", "ls", "--no-trunc", "--format", "{{json .}}", *filter_args(filters)]
-        return [self.from_ls(r) for r in p.load_records(self._call(args))]
+        rows = self._exact_labels(p.load_records(self._call(args)), "ID", "Id")
+        return [self.from_inspect(r) if "Id" in r else self.from_ls(r) for r in rows]
 
     def _connect(self, network: str, container: str, aliases: tuple[str, ...]) -> None:
         args = ["network", "connect"]

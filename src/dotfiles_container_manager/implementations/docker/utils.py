@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from ...core.enums import RestartPolicy
 from ...core.exceptions import InvalidConfigError
-from ...core.types import PortMapping, RunConfig, VolumeMount
+from ...core.types import HealthCheck, PortMapping, RunConfig, VolumeMount
 from ...core.validation import (
     REDACTED,
     check_label_values_for_cli,
@@ -32,6 +32,8 @@ __all__ = [
     "format_env_vars",
     "format_port_mappings",
     "format_volume_mounts",
+    "go_duration",
+    "healthcheck_args",
     "label_args",
     "mount_spec",
     "port_spec",
@@ -174,6 +176,30 @@ def label_args(labels: Mapping[str, str], *, flag: str = "--label", csv: bool = 
     return args
 
 
+def go_duration(seconds: float) -> str:
+    """Seconds as a Go duration the CLIs parse (``30s``, ``0.5s``; milliseconds at most)."""
+    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return f"{text}s"
+
+
+def healthcheck_args(check: str | HealthCheck) -> list[str]:
+    """``--health-*`` options: a bare command keeps the runtime's default timing."""
+    if isinstance(check, str):
+        return ["--health-cmd", check]
+    return [
+        "--health-cmd",
+        check.command,
+        "--health-interval",
+        go_duration(check.interval),
+        "--health-timeout",
+        go_duration(check.timeout),
+        "--health-retries",
+        str(check.retries),
+        "--health-start-period",
+        go_duration(check.start_period),
+    ]
+
+
 def run_args(config: RunConfig) -> list[str]:
     """Options of ``create``/``run`` for ``config`` (environment excluded), up to the image.
 
@@ -203,11 +229,12 @@ def run_args(config: RunConfig) -> list[str]:
         "--hostname": config.hostname,
         "--memory": config.memory,
         "--stop-signal": config.stop_signal,
-        "--health-cmd": config.healthcheck,
     }
     for flag, option in simple.items():
         if option is not None:
             args += [flag, option]
+    if config.healthcheck is not None:
+        args += healthcheck_args(config.healthcheck)
     if config.cpus is not None:
         # Fixed-point: "1e+06" is not a number docker's --cpus parser takes everywhere.
         args += ["--cpus", f"{config.cpus:.9f}".rstrip("0").rstrip(".")]

@@ -70,10 +70,11 @@ class DockerVolumeManager(CLIManager, VolumeManager):
         return self.from_inspect(self._inspect_record(name))
 
     def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[VolumeInfo]:
-        # One `volume ls` call. docker's does not print creation times or options: those are
-        # None/empty there (`inspect` has them).
+        # One `volume ls` call; docker's rows have no creation time or options (inspect has
+        # them), and rows whose labels are ambiguous are inspected (see _exact_labels).
         args = ["volume", "ls", "--format", "{{json .}}", *filter_args(filters)]
-        return [self.from_inspect(r) for r in p.load_records(self._call(args))]
+        rows = self._exact_labels(p.load_records(self._call(args)), "Name", "Name")
+        return [self.from_inspect(r) for r in rows]
 
     def _prune(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:
         # Every unused volume, named or anonymous. docker's API 1.42+ prunes only anonymous

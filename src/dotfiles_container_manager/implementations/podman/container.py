@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from ...core.enums import ContainerState
-from ...core.types import ContainerInfo
+from ...core.exceptions import ContainerConflictError
+from ...core.types import ContainerInfo, ExecResult
 from ..cli import parsing as p
 from ..cli.command import CommandResult
-from ..docker.container import DockerContainerManager
+from ..docker.container import DockerContainerManager, ps_health
 
 __all__ = ["PodmanContainerManager"]
 
 _LISTED_WITHOUT_ALL = (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING)
+#: podman's (and docker's) default health-check interval, in seconds.
+_HEALTH_INTERVAL = 30.0
 
 
 class PodmanContainerManager(DockerContainerManager):
@@ -24,6 +28,17 @@ class PodmanContainerManager(DockerContainerManager):
 
     # Without -t 0, `podman rm -f` sends SIGTERM and waits 10 s; docker kills at once.
     force_remove_options = ("-f", "-t", "0")
+    # podman's own messages: "Error: …", and logrus lines (`time="…" level=error msg=…`)
+    cli_error_start = re.compile(
+        r"error|(?:cannot|unable to) connect to podman|time=\S+ level=", re.IGNORECASE
+    )
+
+    def _before_force_remove(self, container: str, timeout: float | None) -> None:
+        # A `podman stop` killed during its wait leaves the container "stopping"; `rm -f`
+        # then deletes its record but never kills it, and its conmon and processes run on
+        # for ever. `stop -t 0` kills them first (and is a no-op for a stopped container).
+        self._call(["stop", "-t", "0", container], check=False, timeout=timeout)
+
     # podman's cp has no -L: it always follows a link named as the source.
     cp_follow_options = ()
 
@@ -60,14 +75,63 @@ class PodmanContainerManager(DockerContainerManager):
         return ["-a"]
 
     def _keep_listed(
-        self, records: builtins.list[ContainerInfo], all: bool
+        self,
+        records: builtins.list[ContainerInfo],
+        all: bool,
+        filters: dict[str, tuple[str, ...]],
     ) -> builtins.list[ContainerInfo]:
-        return records if all else [r for r in records if r.state in _LISTED_WITHOUT_ALL]
+        # A status filter picks the states itself: docker's `ps --filter status=exited`
+        # lists exited containers without -a.
+        if all or "status" in filters:
+            return records
+        return [r for r in records if r.state in _LISTED_WITHOUT_ALL]
 
     def _exec_cli_failed(self, result: CommandResult) -> bool:
         # podman: 125 for its own errors (missing container), 255 for a container that is
         # not running; 126/127 are "cannot start the command", reported as the exit code.
+        # The container's state then decides (_raise_unless_running).
         return result.returncode in (125, 255) and result.stderr_text.lstrip().startswith("Error:")
+
+    def _exec_result(self, result: CommandResult, user: str | None) -> ExecResult:
+        # An exec as a user the container does not have: podman exits 255, docker 126 (the
+        # command could not start). The container is running (checked): report 126 as docker.
+        if (
+            result.returncode == 255
+            and user is not None
+            and result.stderr_text.lstrip().startswith("Error: unable to find user")
+        ):
+            return ExecResult(exit_code=126, stdout_bytes=result.stdout, stderr_bytes=result.stderr)
+        return super()._exec_result(result, user)
+
+    def _stop_verb(self, verb: str, container: str, timeout: int | None) -> None:
+        # podman refuses to stop or restart a paused container ("state improper"); docker
+        # does both. Thaw it first, as docker does, then stop/restart it.
+        try:
+            super()._stop_verb(verb, container, timeout)
+        except ContainerConflictError:
+            if self._inspect(container).state is not ContainerState.PAUSED:
+                raise
+            self._unpause(container)
+            super()._stop_verb(verb, container, timeout)
+
+    def _run_health_check(
+        self, container: str, info: ContainerInfo, timeout: float
+    ) -> float | None:
+        # Podman schedules health checks with systemd timers: without systemd (containers,
+        # CI machines, WSL) they never run and the status stays "starting". Run the check
+        # here; `healthcheck run` updates the status (and the failing streak) as a timer's
+        # run would. Its exit status is not read: the caller reads the new status, and a
+        # container that stopped meanwhile (podman then exits 125) is seen by that inspect.
+        self._call(["healthcheck", "run", container], check=False, timeout=timeout)
+        return self.health_interval(info)
+
+    @staticmethod
+    def health_interval(info: ContainerInfo) -> float:
+        """The container's health-check interval in seconds (``Config.Healthcheck.Interval``,
+        nanoseconds), or podman's default."""
+        check = p.as_dict(p.as_dict(info.raw.get("Config")).get("Healthcheck"))
+        interval = p.as_int(check.get("Interval"))
+        return interval / 1e9 if interval and interval > 0 else _HEALTH_INTERVAL
 
     @staticmethod
     def from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
@@ -109,5 +173,6 @@ class PodmanContainerManager(DockerContainerManager):
             ports=p.unique_ports(ports),
             networks=tuple(sorted(p.as_str(n) for n in p.as_list(data.get("Networks")))),
             exit_code=p.as_int(data.get("ExitCode")) if exited else None,
+            health=ps_health(p.as_str(data.get("Status"))),
             raw=data,
         )

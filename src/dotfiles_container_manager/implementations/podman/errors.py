@@ -19,6 +19,10 @@ class PodmanErrorClassifier(ErrorClassifier):
         r"finding config on system",
         r"default oci runtime \S+ not found",
         r"failed to getdriver",
+        # --url ssh://...: podman's own ssh client ("failed to connect: ssh: handshake
+        # failed...", "failed to connect: dial tcp ...: connection refused").
+        r"failed to connect: (?:ssh: |dial tcp )",
+        r"service destination not found",
     )
     not_found = (
         (r"no container with (?:name or id|id)", exc.ContainerNotFoundError),
@@ -28,6 +32,7 @@ class PodmanErrorClassifier(ErrorClassifier):
         (r"image not known|did not resolve to an alias", exc.ImageNotFoundError),
         *ErrorClassifier.not_found,
     )
+    conflict_first = (r"is not connected to (?:cni )?network",)
     conflict = (
         *ErrorClassifier.conflict,
         r"being used",
@@ -35,4 +40,5 @@ class PodmanErrorClassifier(ErrorClassifier):
         r"cannot remove container .* as it is running",
         r"state improper",
         r"already connected",
+        r"more than one tag",  # rmi of an id with several tags: "please force removal"
     )

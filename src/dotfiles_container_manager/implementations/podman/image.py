@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import builtins
+import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from ...core import validation as v
-from ...core.exceptions import ImageConflictError
+from ...core.exceptions import ImageConflictError, ImageNotFoundError
 from ...core.types import ImageInfo
 from ..cli import parsing as p
-from ..cli.command import Runner
+from ..cli.command import CommandResult, Runner
 from ..docker.image import DockerImageManager
 from ..docker.utils import filter_args
 
 __all__ = ["PodmanImageManager"]
+
+_LIST_ATTEMPTS = 10
+_VANISHED = re.compile(r"does not exist|image not known|no such image", re.IGNORECASE)
 
 
 class PodmanImageManager(DockerImageManager):
@@ -26,10 +31,26 @@ class PodmanImageManager(DockerImageManager):
         # One `images` call: podman's JSON is complete (one entry per image, deduplicated).
         args = ["images", "--format", "{{json .}}", *(["-a"] if all else []), *filter_args(filters)]
         records: dict[str, ImageInfo] = {}
-        for row in p.load_records(self._call(args)):
+        for row in p.load_records(self._images(args)):
             info = self.from_list(row)
             records.setdefault(info.id, info)
         return list(records.values())
+
+    def _images(self, args: builtins.list[str]) -> CommandResult:
+        # podman 4.3's `images` fails when an image it is reading is removed meanwhile
+        # ("retrieving parent of image …: file does not exist", "image not known"): the
+        # listing is taken again, a few times, before that is an error.
+        for attempt in range(1, _LIST_ATTEMPTS):
+            result = self._call(args, check=False)
+            if result.returncode == 0:
+                return result
+            failure = self._runner.classify(result, self.error)
+            if not isinstance(failure, ImageNotFoundError) and not _VANISHED.search(
+                result.stderr_text
+            ):
+                raise failure
+            time.sleep(0.05 * attempt)  # let a removal in progress finish (2.2 s at most)
+        return self._call(args)
 
     def __init__(self, runner: Runner) -> None:
         super().__init__(runner)
@@ -48,12 +69,15 @@ class PodmanImageManager(DockerImageManager):
             self._call(["rmi", image])
             return
         # podman's ancestor filter matches an image id, not every name of the image.
-        image_id = self.inspect(image).id.removeprefix("sha256:")
+        info = self.inspect(image)
+        image_id = info.id.removeprefix("sha256:")
         users = self._lines(self._call(["ps", "-a", "-q", "--filter", f"ancestor={image_id}"]))
         if not users:
             self._call(["rmi", "-f", image])  # safe: no container uses it
             return
-        if v.is_image_id(image):
+        by_id = image_id.startswith(image.removeprefix("sha256:"))
+        if v.is_image_id(image) or (by_id and p.normalize_reference(image) not in info.tags):
+            # an id, or an id prefix of any length (podman would `untag` it as a name)
             raise ImageConflictError(f"image {image!r} is used by containers {', '.join(users)}")
         # Like docker's `rmi -f NAME` for an image in use: the name goes, the image stays.
         self._call(["untag", image, image])

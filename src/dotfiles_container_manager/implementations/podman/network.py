@@ -20,8 +20,9 @@ class PodmanNetworkManager(DockerNetworkManager):
 
     def _by_name(self, network: str) -> str:
         # podman 4.3 cannot find a network by its full id for rm/disconnect, and removing by
-        # an id prefix skips the in-use check: act on the name, found through inspect.
-        if re.fullmatch(r"[0-9a-f]{12,64}", network):
+        # an id prefix (of any length: `rm 17c37128` removed a network in use) skips the
+        # in-use check: act on the name, found through inspect. A hex name resolves to itself.
+        if re.fullmatch(r"[0-9a-f]{1,64}", network):
             return self._inspect(network).name
         return network
 

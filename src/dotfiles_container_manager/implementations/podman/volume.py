@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from ..docker.volume import DockerVolumeManager
 
 __all__ = ["PodmanVolumeManager"]
@@ -14,5 +16,5 @@ class PodmanVolumeManager(DockerVolumeManager):
     check_existing_before_create = False
     labels_as_csv = True
 
-    def _prune_all_args(self) -> list[str]:
+    def _prune_all_args(self) -> builtins.list[str]:
         return []  # podman prunes named and anonymous volumes, and has no --all (4.x)

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from .buildctx import KINDS, measure_build, measure_make, write_tar
+from .coldscript import measure_cold
 from .common import (
     PREFIX,
     RUNTIMES,
@@ -65,6 +66,13 @@ def _per_runtime(
     shim = Shim(work, runtime)
     left = (QUICK_BUDGET if quick else BUDGET) - elapsed()
     adaptive = max(left / runtimes_left - FIXED, 10.0)  # seconds for overhead + peers
+    progress(f"{name}: cold script vs interpreter + raw calls (before the fixture)")
+    results.cold[name] = measure_cold(
+        runtime,
+        min_rounds=10 if quick else 20,
+        max_rounds=30 if quick else 80,
+        deadline=elapsed() + (15 if quick else 40),
+    )
     progress(f"{name}: starting the fixture (50 containers, volumes, a network)")
     fixture = setup_fixture(runtime)
     try:

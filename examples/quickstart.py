@@ -28,6 +28,7 @@ import uuid
 
 from dotfiles_container_manager import (
     BuildContext,
+    ContainerEngine,
     ContainerEngineFactory,
     ContainerError,
     RunConfig,

@@ -354,10 +354,15 @@ def _proven_ours(helper: Helper, helpers: dict[int, Helper]) -> bool | None:
     return conf == SESSION.conf
 
 
+def _cli_engines() -> dict[str, ContainerEngine]:
+    """The session's engines that run a CLI (not the in-memory fake, which has no helpers)."""
+    return {runtime: engine for runtime, engine in _engines.items() if engine.command}
+
+
 def live_container_ids() -> set[str]:
     """Full ids of every container of every runtime this session uses."""
     ids: set[str] = set()
-    for runtime, engine in _engines.items():
+    for runtime, engine in _cli_engines().items():
         done = subprocess.run(
             [engine.command, "ps", "-aq", "--no-trunc"], capture_output=True, text=True, timeout=60
         )
@@ -376,7 +381,7 @@ def created_by_run(since_wall: float) -> set[str]:
     ids: set[str] = set()
     until = str(int(time.time()) + 1)  # a moment ahead: events up to now are all in
     ours = ["--filter", f"label={LABEL}={RUN_ID}", *_CREATED]
-    for engine in _engines.values():
+    for engine in _cli_engines().values():
         done = subprocess.run(
             [engine.command, "events", "--since", str(int(since_wall)), "--until", until, *ours],
             capture_output=True,

@@ -9,7 +9,9 @@ else is looked at.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -193,23 +195,36 @@ def test_forced_removal_waits_for_a_removal_already_in_progress(
 # ---------------------------------------------------------------------------- item 6
 
 
-def _external_containers(engine: ContainerEngine, prefix: str) -> list[str]:
-    """Containers whose name starts with ``prefix``, buildah's working containers included."""
-    if engine.runtime != "podman":
-        return _containers_named_prefix(engine, prefix)
-    args = ["podman", "ps", "-a", "--external", "--no-trunc", "--format", "{{.ID}} {{.Names}}"]
+def _external_containers(engine: ContainerEngine) -> dict[str, tuple[str, str]]:
+    """Every container, buildah's working containers included (podman ``--external``):
+    id -> (name, image id)."""
+    image = "{{.ImageID}}" if engine.runtime == "podman" else "{{.Image}}"  # docker: name or id
+    args = [
+        engine.command,
+        "ps",
+        "-a",
+        "--no-trunc",
+        "--format",
+        f"{{{{.ID}}}} {{{{.Names}}}} {image}",
+    ]
+    if engine.runtime == "podman":
+        args.insert(3, "--external")
     out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
-    return [ln.split()[0] for ln in out.splitlines() if ln.split()[1:2][0].startswith(prefix)]
+    found = {}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) >= 2:
+            found[words[0]] = (words[1], words[2] if len(words) > 2 else "")
+    return found
 
 
-def _containers_named_prefix(engine: ContainerEngine, prefix: str) -> list[str]:
-    args = [engine.command, "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}}"]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
-    return [ln.split()[0] for ln in out.splitlines() if ln.split()[1:2][0].startswith(prefix)]
-
-
-def test_build_cut_short_leaves_no_temporary_files(
-    engine: ContainerEngine, res: Resources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("cut", ["first-step", "later-step"])
+def test_build_cut_short_leaves_nothing(
+    engine: ContainerEngine,
+    res: Resources,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cut: str,
 ) -> None:
     # The caller's TMPDIR (and Python's) is this test's directory: whatever the CLI or the
     # library put in a temporary directory and left behind would be found there.
@@ -217,33 +232,137 @@ def test_build_cut_short_leaves_no_temporary_files(
     caller_tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(caller_tmp))
     monkeypatch.setattr(tempfile, "tempdir", str(caller_tmp))
-    # A base image of this test's own, so that buildah's working containers carry its name.
+    # A base image name of this test's own: buildah names its first working container
+    # after it. The later ones are named after the intermediate image they start from,
+    # which carries the build's labels (podman commits them on every step).
     base = res.image_name("base")
     engine.images.tag(res.image, base)
     mark = {"dcm-cleanup": res.prefix}
+    steps = "RUN sleep 30\n" if cut == "first-step" else "COPY blob /blob\nRUN sleep 30\n"
     context = BuildContext(
-        f"FROM {base}\nCOPY blob /blob\nRUN sleep 30\n",
+        f"FROM {base}\n{steps}",
         files={"blob": os.urandom(8 * 1024 * 1024)},
         labels={**res.labels, **mark},
     )
-    try:
-        with pytest.raises(CommandTimeoutError):
-            engine.images.build(context, res.image_name(), timeout=6)
-        assert sorted(os.listdir(caller_tmp)) == []
-        left = _external_containers(engine, res.prefix)
-        images = [
+    before = set(_external_containers(engine))
+
+    def labelled() -> list[str]:
+        return [
             i.id
             for i in engine.images.list(all=True, filters={"label": f"dcm-cleanup={res.prefix}"})
         ]
+
+    def working_containers(images: list[str]) -> dict[str, tuple[str, str]]:
+        """New containers named after the base, or started from it or this build's images."""
+        ids = [i.removeprefix("sha256:") for i in images]
+        return {
+            cid: (name, image)
+            for cid, (name, image) in _external_containers(engine).items()
+            if cid not in before
+            and (
+                name.startswith(res.prefix)
+                or image.startswith(res.prefix)
+                or any(image and i.startswith(image.removeprefix("sha256:")) for i in ids)
+            )
+        }
+
+    intermediate: list[str] = []
+    left: dict[str, tuple[str, str]] = {}
+    try:
+        started = time.monotonic()
+        with pytest.raises(CommandTimeoutError):
+            engine.images.build(context, res.image_name(), timeout=6)
+        assert time.monotonic() - started < 6 + 10 + 5  # limit, grace, cleanup
+        assert sorted(os.listdir(caller_tmp)) == []
+        intermediate = labelled()
+        left = working_containers(intermediate)
     finally:
-        for container in _external_containers(engine, res.prefix):
+        images = labelled()
+        for container in working_containers(images):
             subprocess.run([engine.command, "rm", "-f", container], capture_output=True, timeout=60)
-        for image in engine.images.list(all=True, filters={"label": f"dcm-cleanup={res.prefix}"}):
-            subprocess.run([engine.command, "rmi", "-f", image.id], capture_output=True, timeout=60)
+        for image in reversed(images):
+            subprocess.run([engine.command, "rmi", "-f", image], capture_output=True, timeout=60)
         engine.images.remove(base, force=True)  # the tag only: the base image stays
-    if engine.runtime == "podman":
-        # Not fixed yet (issue 15 item 6): podman 4.3 exits at once on SIGINT and cleans
-        # nothing; its working containers and intermediate images stay.
-        pytest.xfail(f"podman leaves working containers {left} and images {images}")
-    assert left == []
-    assert images == []
+    assert left == {}
+    assert intermediate == []
+
+
+# ---------------------------------------------------------------------------- item 7
+
+
+def _exec_leftovers(container_id: str, token: str) -> list[str]:
+    """Processes of a timed-out exec still alive: the command's (``token`` in their argv,
+    ``container_id`` in their cgroup) and, on podman, the exec session's ``conmon`` (``-c
+    ID`` and ``--exec-process-spec``)."""
+    found = []
+    for pid, argv, groups in _live_processes():
+        words = argv.split()
+        session = "conmon" in (words[0] if words else "") and "--exec-process-spec" in words
+        session = session and f"-c {container_id} " in f"{argv} "
+        command = token in argv and container_id in groups and "pytest" not in argv
+        if session or command:
+            found.append(f"{pid}: {argv[:80]}")
+    return found
+
+
+def _settled(container_id: str, token: str, settle: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + settle
+    while True:
+        left = _exec_leftovers(container_id, token)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def test_exec_that_times_out_leaves_no_process(engine: ContainerEngine, res: Resources) -> None:
+    cid = engine.containers.run(res.config(name=res.name("exec"), detach=True))
+    seconds = str(300 + os.getpid() % 500)  # unique enough to tell our sleeps apart
+    try:
+        # A tree: the shell, a background sleep and a foreground one.
+        command = ["sh", "-c", f"sleep {seconds} & sleep {seconds}; echo done"]
+        started = time.monotonic()
+        with pytest.raises(CommandTimeoutError):
+            engine.containers.exec(cid, command, timeout=2)
+        assert time.monotonic() - started < 2 + 1 + 10  # limit, reaping, the kill exec
+        assert _settled(cid, f"sleep {seconds}") == []
+        # The container itself is untouched and still answers.
+        assert engine.containers.exec(cid, ["true"]).exit_code == 0
+    finally:
+        engine.containers.remove(cid, force=True)
+
+
+def test_exec_that_times_out_in_an_image_without_sh_leaves_its_command(
+    engine: ContainerEngine, res: Resources
+) -> None:
+    # The documented residue: with no `sh` in the image nothing can be run to find and
+    # kill the command, which (with, on podman, its exec session's conmon) runs on until
+    # the container stops.
+    image = res.image_name("nosh")
+    busybox = shutil.which("busybox") or "/bin/busybox"  # static (the base image's too)
+    context = BuildContext(
+        "FROM scratch\nCOPY busybox /busybox\n",
+        files={"busybox": Path(busybox).read_bytes()},
+        executable=["busybox"],
+        labels=res.labels,
+    )
+    engine.images.build(context, image)
+    cid = ""
+    try:
+        cid = engine.containers.run(
+            res.config(image=image, command=["/busybox", "sleep", "600"], detach=True)
+        )
+        seconds = str(300 + os.getpid() % 500)
+        assert engine.containers.exec(cid, ["sh", "-c", "true"]).exit_code == 127  # no sh
+        with pytest.raises(CommandTimeoutError):
+            engine.containers.exec(cid, ["/busybox", "sleep", seconds], timeout=2)
+        left = _settled(cid, f"sleep {seconds}", settle=1.0)
+        assert any(f"/busybox sleep {seconds}" in p for p in left)
+        if engine.runtime == "podman":
+            assert any("conmon" in p for p in left)
+        engine.containers.remove(cid, force=True)  # ... and it ends with the container
+        assert _settled(cid, f"sleep {seconds}") == []
+    finally:
+        if cid:
+            with contextlib.suppress(ContainerError):
+                engine.containers.remove(cid, force=True)
+        engine.images.remove(image, force=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from dotfiles_container_manager.core.exceptions import ContainerError
+from dotfiles_container_manager.core.record import replace
 from dotfiles_container_manager.implementations.cli.command import (
     CommandResult,
     Input,
@@ -119,6 +120,7 @@ class Call:
     timeout: float | None
     merge_stderr: bool
     interrupt_grace: float | None = None
+    interrupt: Callable[[int], None] | None = None
     streamed: bool = False
 
     def option(self, flag: str) -> str:
@@ -236,30 +238,40 @@ class FakeRunner:
         merge_stderr: bool = False,
         interrupt_grace: float | None = None,
     ) -> CommandResult:
+        answer = self._answer(
+            args,
+            error=error,
+            check=check,
+            input=input,
+            timeout=timeout,
+            env=env,
+            merge_stderr=merge_stderr,
+            interrupt_grace=interrupt_grace,
+        )
+        if check and answer.returncode != 0:
+            raise self.classifier.classify(answer, error)
+        return answer
+
+    def _answer(
+        self,
+        args: Sequence[str],
+        *,
+        input: Input,
+        **options: Any,
+    ) -> CommandResult:
         data: bytes | None = None
         if isinstance(input, (bytes, bytearray, memoryview)):
             data = bytes(input)
         elif input is not None:
             data = b"".join(bytes(chunk) for chunk in input)
-        call = Call(
-            args=tuple(args),
-            error=error,
-            check=check,
-            env=None if env is None else dict(env),
-            input=data,
-            timeout=timeout,
-            merge_stderr=merge_stderr,
-            interrupt_grace=interrupt_grace,
-        )
+        env = options.pop("env")
+        call = Call(args=tuple(args), input=data, env=None if env is None else dict(env), **options)
         self.calls.append(call)
         if not self._responses:
             raise AssertionError(f"unscripted call: {list(args)}")
         response = self._responses.pop(0)
         answer = response(call) if callable(response) else response
-        answer = replace(answer, command=tuple(self.argv(args)))
-        if check and answer.returncode != 0:
-            raise self.classifier.classify(answer, error)
-        return answer
+        return replace(answer, command=tuple(self.argv(args)))
 
     def stream(
         self,
@@ -271,30 +283,21 @@ class FakeRunner:
         env: Mapping[str, str] | None = None,
         raw: bool = False,
         interrupt_grace: float | None = None,
+        interrupt: Callable[[int], None] | None = None,
     ) -> OutputStream[Any]:
         assert not raw, "raw streams are not scripted"
-        data: bytes | None = None
-        if isinstance(input, (bytes, bytearray, memoryview)):
-            data = bytes(input)
-        elif input is not None:
-            data = b"".join(bytes(chunk) for chunk in input)
-        call = Call(
-            args=tuple(args),
+        answer = self._answer(
+            args,
             error=error,
             check=True,
-            env=None if env is None else dict(env),
-            input=data,
+            input=input,
             timeout=timeout,
+            env=env,
             merge_stderr=False,
             interrupt_grace=interrupt_grace,
+            interrupt=interrupt,
             streamed=True,
         )
-        self.calls.append(call)
-        if not self._responses:
-            raise AssertionError(f"unscripted stream: {list(args)}")
-        response = self._responses.pop(0)
-        answer = response(call) if callable(response) else response
-        answer = replace(answer, command=tuple(self.argv(args)))
         self.streams.append(ScriptedStream(answer, self.classifier, error))
         return self.streams[-1]
 

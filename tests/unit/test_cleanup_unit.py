@@ -13,7 +13,10 @@ from dotfiles_container_manager import (
 )
 from dotfiles_container_manager.implementations.cli.command import CommandResult
 from dotfiles_container_manager.implementations.docker.container import (
+    _KILL_MARKED,
     CLEANUP_TIMEOUT,
+    EXEC_KILL_TIMEOUT,
+    EXEC_MARKER,
     INTERRUPT_GRACE,
 )
 
@@ -104,3 +107,43 @@ def test_forced_removal_of_a_missing_container_still_raises(runtime: str) -> Non
     fake = FakeRunner(runtime, *removal(runtime)[1:], result(b"", b"", 0))
     with pytest.raises(ContainerNotFoundError):
         CONTAINERS[runtime](fake).remove("dcm-nope", force=True)
+
+
+# ---------------------------------------------------------------------------- item 7
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("user", [None, "1000"])
+def test_exec_that_times_out_kills_its_marked_processes(runtime: str, user: str | None) -> None:
+    fake = FakeRunner(runtime, timed_out, result())
+    with pytest.raises(CommandTimeoutError, match="cut short"):
+        CONTAINERS[runtime](fake).exec("c1", ["sleep", "300"], user=user, timeout=2)
+    exec_call, kill = fake.calls
+    marker = exec_call.values("-e")[-1]
+    assert marker.startswith(f"{EXEC_MARKER}=") and len(marker) == len(EXEC_MARKER) + 33
+    # One more exec, as the same user, in the same container, given the marker as $1.
+    prefix = ("exec", *(("-u", user) if user else ()), "c1")
+    assert kill.args[: len(prefix)] == prefix
+    assert kill.args[-5:-2] == ("sh", "-c", _KILL_MARKED) and kill.args[-2:] == ("sh", marker)
+    assert kill.check is False and kill.timeout == EXEC_KILL_TIMEOUT
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize(
+    "answer", [result("", "OCI runtime exec failed: sh: not found", 127), timed_out]
+)
+def test_exec_timeout_is_raised_whatever_the_kill_gives(runtime: str, answer: object) -> None:
+    fake = FakeRunner(runtime, timed_out, answer)  # type: ignore[arg-type]
+    with pytest.raises(CommandTimeoutError, match="cut short"):
+        CONTAINERS[runtime](fake).exec("c1", ["sleep", "300"], timeout=2)
+    assert len(fake.calls) == 2
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_exec_markers_differ_and_a_normal_exec_runs_one_process(runtime: str) -> None:
+    fake = FakeRunner(runtime, result("a"), result("b"))
+    manager = CONTAINERS[runtime](fake)
+    manager.exec("c1", ["true"])
+    manager.exec("c1", ["true"])
+    markers = [c.values("-e")[-1] for c in fake.calls]
+    assert len(fake.calls) == 2 and markers[0] != markers[1]

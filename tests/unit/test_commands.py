@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import sys
 import tarfile
@@ -308,7 +309,7 @@ class TestSecrets:
         assert res.stdout == "ok\n"
         call = fake.calls[0]
         assert call.env == {"TOKEN": SENSITIVE}
-        assert call.values("-e") == ["TOKEN"]
+        assert call.values("-e")[:-1] == ["TOKEN"]  # then the call's DCM_EXEC_ID marker
         assert probe.lines == ["DOCKER_HOST=unix:///x"]
         assert call.args[-2:] == ("c1", "env")
         assert not any(SENSITIVE in arg for arg in call.args)
@@ -584,7 +585,9 @@ class TestExec:
             "c1", ["cat"], working_dir="/tmp", user="nobody", input=b"data", timeout=9
         )
         call = fake.calls[0]
-        assert call.args == ("exec", "-i", "-w", "/tmp", "-u", "nobody", "c1", "cat")
+        assert call.args[:6] == ("exec", "-i", "-w", "/tmp", "-u", "nobody")
+        assert call.args[6] == "-e" and re.fullmatch(r"DCM_EXEC_ID=[0-9a-f]{32}", call.args[7])
+        assert call.args[8:] == ("c1", "cat")
         assert call.input == b"data"
         assert call.check is False
         assert call.timeout == 9

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from dataclasses import replace
 
 import pytest
 
@@ -21,6 +20,7 @@ from dotfiles_container_manager import (
     ImageError,
     ImageNotFoundError,
 )
+from dotfiles_container_manager.core.record import replace
 from dotfiles_container_manager.implementations.cli.command import CommandResult
 from dotfiles_container_manager.implementations.cli.tarstream import context_tar_bytes
 

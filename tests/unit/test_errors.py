@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -30,6 +29,7 @@ from dotfiles_container_manager import (
     VolumeError,
     VolumeNotFoundError,
 )
+from dotfiles_container_manager.core.record import replace
 from dotfiles_container_manager.implementations.cli.command import CommandResult
 from dotfiles_container_manager.implementations.cli.errors import ErrorClassifier
 

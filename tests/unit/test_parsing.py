@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from dotfiles_container_manager import ContainerInfo, ContainerState, OutputParseError, PortMapping
+from dotfiles_container_manager.core.record import replace
 from dotfiles_container_manager.implementations.cli import parsing as p
 from dotfiles_container_manager.implementations.docker import (
     DockerContainerManager,

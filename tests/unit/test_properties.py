@@ -8,7 +8,6 @@ import math
 import posixpath
 import tarfile
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -31,6 +30,7 @@ from dotfiles_container_manager import (
 )
 from dotfiles_container_manager.core import exceptions as exc
 from dotfiles_container_manager.core import validation as v
+from dotfiles_container_manager.core.record import replace
 from dotfiles_container_manager.core.types import EngineInfo
 from dotfiles_container_manager.implementations.cli import parsing as p
 from dotfiles_container_manager.implementations.cli.command import CommandResult

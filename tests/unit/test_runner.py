@@ -695,3 +695,50 @@ def test_result_text_helpers() -> None:
     assert res.stdout_text == "é\n"
     assert res.stderr_text == "\ufffd"
     assert isinstance(ContainerError("x"), Exception)
+
+
+# A CLI that reads its stdin to the end, then prints "fed" and waits for its child (which
+# SIGINT never ends: only an `interrupt` callback that kills the child makes it exit).
+FED_THEN_WAITS = """
+echo $$ > "$1"
+cat > /dev/null
+echo fed
+sleep 300 &
+echo $! > "$2"
+wait
+echo "child gone"
+"""
+
+
+def test_interrupt_callback_replaces_sigint_and_the_cli_is_fed_during_the_grace(
+    tmp_path: Path, no_leaks: None
+) -> None:
+    pidfile, childfile = tmp_path / "pid", tmp_path / "child"
+    calls: list[int] = []
+
+    def interrupt(pid: int) -> None:
+        calls.append(pid)
+        if childfile.exists() and len(calls) >= 3:
+            os.kill(int(childfile.read_text()), signal.SIGKILL)
+
+    def chunks() -> Iterator[bytes]:
+        yield b"x"
+        time.sleep(1.0)  # still feeding when the limit passes
+        yield b"y" * 100_000
+
+    runner = make_runner(make_cli(tmp_path, FED_THEN_WAITS))
+    started = time.monotonic()
+    with runner.stream(
+        [str(pidfile), str(childfile)],
+        input=chunks(),
+        timeout=0.5,
+        interrupt_grace=30.0,
+        interrupt=interrupt,
+    ) as out:
+        with pytest.raises(CommandTimeoutError):
+            list(out)
+        late = [line for name, line in out if name == "stdout"]  # printed while stopping
+    assert late == ["fed", "child gone"]  # fed to the end, then ended by the callback
+    assert len(calls) >= 3 and set(calls) == {read_pid(pidfile)}
+    assert time.monotonic() - started < 15  # it exited by itself: the grace was not used up
+    assert_reaped(read_pid(pidfile))

@@ -164,11 +164,13 @@ class TestSteps:
 
 class TestProgress:
     def test_without_progress_the_build_is_collected(self, runtime: str) -> None:
+        # docker: collected, the cheapest way. podman: always streamed, to learn the images
+        # it commits as it goes (removed when the build is cut short).
         fake = FakeRunner(runtime, recorded(runtime, "build_progress"))
         if runtime == "docker":
             fake.queue(recorded("docker", "image_inspect"))
         IMAGES[runtime](fake).build(BuildContext("FROM scratch\n"), "dcm-x:1")
-        assert not fake.calls[0].streamed
+        assert fake.calls[0].streamed is (runtime == "podman")
 
     def test_build_events_for_every_line(self, runtime: str) -> None:
         fake = FakeRunner(runtime, recorded(runtime, "build_progress"))
@@ -346,7 +348,7 @@ class TestRealRunner:
             DockerImageManager(_runner(cli)).build(
                 BuildContext("FROM x\n"), f"{tag}:1", progress=progress
             )
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 25  # not the script's 30 s: it was ended
         assert wait_gone(tag) == []
 
     @pytest.mark.parametrize("how", ["close", "with", "break", "drop", "exception"])

@@ -1,8 +1,9 @@
 """Configuration objects (validated when built) and the records the managers return.
 
 Configuration objects (:class:`BuildContext`, :class:`RunConfig`, :class:`VolumeMount`,
-:class:`PortMapping`) are frozen dataclasses that check every field in ``__post_init__``:
-a bad value raises :class:`~.exceptions.InvalidConfigError` before any process starts.
+:class:`PortMapping`) are frozen records (:class:`~.record.Record`: they behave as frozen
+dataclasses do; use :func:`~.record.replace` for a changed copy) that check every field when
+built: a bad value raises :class:`~.exceptions.InvalidConfigError` before any process starts.
 Mappings are copied into plain dicts and sequences into tuples, so changing the caller's
 objects afterwards changes nothing here.
 
@@ -17,16 +18,20 @@ kept in ``raw`` (not compared).
 
 from __future__ import annotations
 
-import ipaddress
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+from types import MappingProxyType
 
 from . import validation as v
 from .enums import ContainerState, PullPolicy, RestartPolicy
 from .exceptions import InvalidConfigError
+from .record import Record
+
+# No typing, datetime or collections.abc at run time: the annotations are strings.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+    from typing import Any
 
 __all__ = [
     "HEALTH_STATES",
@@ -51,8 +56,14 @@ __all__ = [
 #: Default cap on the size of a build context's files (see ``BuildContext.max_size``).
 DEFAULT_MAX_CONTEXT_BYTES = 2 * 1024**3
 _PROTOCOLS = ("tcp", "udp", "sctp")
-#: The health states :attr:`ContainerInfo.health` takes (None: no health check).
-HealthState = Literal["starting", "healthy", "unhealthy"]
+#: The health states :attr:`ContainerInfo.health` takes (None: no health check); a
+#: ``Literal`` for type checkers, ``str`` at run time (no typing import).
+if TYPE_CHECKING:
+    from typing import Literal
+
+    HealthState = Literal["starting", "healthy", "unhealthy"]
+else:
+    HealthState = str
 HEALTH_STATES: tuple[HealthState, ...] = ("starting", "healthy", "unhealthy")
 # The runtimes refuse health-check durations under a millisecond (and parse them as Go
 # durations, so they are written with at most millisecond precision).
@@ -63,8 +74,23 @@ Filters = v.Filters
 
 
 def _set(obj: object, name: str, value: object) -> None:
-    # Frozen dataclasses normalise their own fields in __post_init__ this way.
+    # Frozen records normalise their own fields in __post_init__ this way.
     object.__setattr__(obj, name, value)
+
+
+#: The default of the mapping fields: records get a dict of their own in its place.
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _own(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    # What field(default_factory=dict) gave: a new dict per record.
+    return {} if mapping is _EMPTY else mapping
+
+
+def _ip_address(text: object) -> None:
+    import ipaddress  # ~1 ms: only configurations that name an IP pay for it
+
+    ipaddress.ip_address(text)  # type: ignore[arg-type]
 
 
 def _decode(data: bytes) -> str:
@@ -74,38 +100,44 @@ def _decode(data: bytes) -> str:
 # --------------------------------------------------------------------------- configuration
 
 
-@dataclass(frozen=True)
-class PortMapping:
+class PortMapping(Record):
     """A published port: ``host_ip:host_port -> container_port/protocol``.
 
     ``host_port=None`` lets the runtime choose a free port; ``host_ip=None`` binds every
     interface (use ``"127.0.0.1"`` to stay on loopback).
     """
 
+    _fields = ("container_port", "host_port", "protocol", "host_ip")
     container_port: int
-    host_port: int | None = None
-    protocol: str = "tcp"
-    host_ip: str | None = None
+    host_port: int | None
+    protocol: str
+    host_ip: str | None
 
-    def __post_init__(self) -> None:
-        v.check_port("PortMapping.container_port", self.container_port)
-        if self.host_port is not None:
-            v.check_port("PortMapping.host_port", self.host_port)
-        if self.protocol not in _PROTOCOLS:
+    def __init__(
+        self,
+        container_port: int,
+        host_port: int | None = None,
+        protocol: str = "tcp",
+        host_ip: str | None = None,
+    ) -> None:
+        v.check_port("PortMapping.container_port", container_port)
+        if host_port is not None:
+            v.check_port("PortMapping.host_port", host_port)
+        if protocol not in _PROTOCOLS:
             raise InvalidConfigError(
-                "PortMapping.protocol", self.protocol, f"must be one of {', '.join(_PROTOCOLS)}"
+                "PortMapping.protocol", protocol, f"must be one of {', '.join(_PROTOCOLS)}"
             )
-        if self.host_ip is not None:
+        if host_ip is not None:
             try:
-                ipaddress.ip_address(self.host_ip)
+                _ip_address(host_ip)
             except (ValueError, TypeError):
                 raise InvalidConfigError(
-                    "PortMapping.host_ip", self.host_ip, "must be an IP address"
+                    "PortMapping.host_ip", host_ip, "must be an IP address"
                 ) from None
+        self._init(container_port, host_port, protocol, host_ip)
 
 
-@dataclass(frozen=True)
-class VolumeMount:
+class VolumeMount(Record):
     """A mount into a container.
 
     ``source`` is a named volume (``"data"``) or a host path (absolute, or starting with
@@ -115,34 +147,38 @@ class VolumeMount:
     ``--mount`` value quotes it).
     """
 
+    _fields = ("source", "target", "read_only")
     source: str
     target: str
-    read_only: bool = False
+    read_only: bool
 
-    def __post_init__(self) -> None:
-        v.check_text("VolumeMount.source", self.source)
-        v.check_text("VolumeMount.target", self.target)
-        if not self.target.startswith("/"):
-            raise InvalidConfigError("VolumeMount.target", self.target, "must be absolute")
-        for name in ("source", "target"):
-            value = getattr(self, name)
+    def __init__(self, source: str, target: str, read_only: bool = False) -> None:
+        v.check_text("VolumeMount.source", source)
+        v.check_text("VolumeMount.target", target)
+        if not target.startswith("/"):
+            raise InvalidConfigError("VolumeMount.target", target, "must be absolute")
+        for name, value in (("source", source), ("target", target)):
             # --mount is CSV: ',' and '"' are quoted (docker/utils.mount_spec), but a
             # newline would end the record.
             if "\n" in value:
                 raise InvalidConfigError(f"VolumeMount.{name}", value, "must not contain a newline")
-        if self.is_bind:
-            _set(self, "source", os.path.abspath(self.source))
+        if _is_bind(source):
+            source = os.path.abspath(source)
         else:
-            v.check_name("VolumeMount.source", self.source)
+            v.check_name("VolumeMount.source", source)
+        self._init(source, target, read_only)
 
     @property
     def is_bind(self) -> bool:
         """True when ``source`` is a host path rather than a volume name."""
-        return self.source.startswith(("/", "./", "../")) or self.source in (".", "..")
+        return _is_bind(self.source)
 
 
-@dataclass(frozen=True)
-class BuildContext:
+def _is_bind(source: str) -> bool:
+    return source.startswith(("/", "./", "../")) or source in (".", "..")
+
+
+class BuildContext(Record):
     """An image build from memory: a Dockerfile and the files it uses.
 
     Args:
@@ -159,52 +195,91 @@ class BuildContext:
         executable: Paths (keys of ``files``) written with mode 0755 instead of 0644.
     """
 
+    _fields = (
+        "dockerfile",
+        "files",
+        "build_args",
+        "target",
+        "labels",
+        "no_cache",
+        "pull",
+        "tags",
+        "dockerfile_path",
+        "max_size",
+        "executable",
+    )
+    _no_repr = ("build_args",)  # may be secret
     dockerfile: str
-    files: Mapping[str, bytes | str] = field(default_factory=dict)
-    build_args: Mapping[str, str] = field(default_factory=dict, repr=False)  # may be secret
-    target: str | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
-    no_cache: bool = False
-    pull: bool = False
-    tags: Sequence[str] = ()
-    dockerfile_path: str = "Dockerfile"
-    max_size: int = DEFAULT_MAX_CONTEXT_BYTES
-    executable: Sequence[str] = ()
+    files: Mapping[str, bytes | str]
+    build_args: Mapping[str, str]
+    target: str | None
+    labels: Mapping[str, str]
+    no_cache: bool
+    pull: bool
+    tags: Sequence[str]
+    dockerfile_path: str
+    max_size: int
+    executable: Sequence[str]
 
-    def __post_init__(self) -> None:
-        v.check_text("BuildContext.dockerfile", self.dockerfile)
-        dockerfile_path = v.normalize_context_path(
-            "BuildContext.dockerfile_path", self.dockerfile_path
-        )
-        _set(self, "dockerfile_path", dockerfile_path)
-        files = v.check_files("BuildContext.files", self.files)
-        if dockerfile_path in files:
-            given = next(
-                k for k in self.files if v.normalize_context_path("", k) == dockerfile_path
-            )
+    def __init__(
+        self,
+        dockerfile: str,
+        files: Mapping[str, bytes | str] = _EMPTY,
+        build_args: Mapping[str, str] = _EMPTY,
+        target: str | None = None,
+        labels: Mapping[str, str] = _EMPTY,
+        no_cache: bool = False,
+        pull: bool = False,
+        tags: Sequence[str] = (),
+        dockerfile_path: str = "Dockerfile",
+        max_size: int = DEFAULT_MAX_CONTEXT_BYTES,
+        executable: Sequence[str] = (),
+    ) -> None:
+        v.check_text("BuildContext.dockerfile", dockerfile)
+        dockerfile_path = v.normalize_context_path("BuildContext.dockerfile_path", dockerfile_path)
+        normalised: dict[str, bytes] = {}
+        total = 0
+        for path, data in files.items():
+            norm = v.normalize_context_path("BuildContext.files key", path)
+            if norm in normalised or norm == dockerfile_path:
+                raise InvalidConfigError(
+                    "BuildContext.files key", path, f"duplicates {norm!r} after normalisation"
+                )
+            if isinstance(data, str):
+                v.check_text(f"BuildContext.files[{path}]", data, allow_empty=True)
+                data = data.encode("utf-8")
+            elif not isinstance(data, (bytes, bytearray, memoryview)):
+                raise InvalidConfigError(f"BuildContext.files[{path}]", type(data), "not bytes/str")
+            normalised[norm] = bytes(data) if not isinstance(data, bytes) else data
+            total += len(data)
+        if total > max_size:
             raise InvalidConfigError(
-                "BuildContext.files key",
-                given,
-                f"duplicates {dockerfile_path!r} after normalisation",
+                "BuildContext.files", f"{total} bytes", f"exceeds max_size={max_size}"
             )
-        total = sum(len(data) for data in files.values())
-        if total > self.max_size:
-            raise InvalidConfigError(
-                "BuildContext.files", f"{total} bytes", f"exceeds max_size={self.max_size}"
-            )
-        _set(self, "files", files)
-        _set(self, "build_args", v.check_env("BuildContext.build_args", self.build_args))
-        if self.target is not None:
-            v.check_reference("BuildContext.target", self.target)
-        _set(self, "labels", v.check_labels("BuildContext.labels", self.labels))
-        _set(self, "tags", tuple(v.check_image_ref("BuildContext.tags", t) for t in self.tags))
+        build_args = v.check_env("BuildContext.build_args", build_args)
+        if target is not None:
+            v.check_reference("BuildContext.target", target)
+        labels = v.check_labels("BuildContext.labels", labels)
+        tags = tuple(v.check_image_ref("BuildContext.tags", t) for t in tags)
         executable = tuple(
-            v.normalize_context_path("BuildContext.executable", p) for p in self.executable
+            v.normalize_context_path("BuildContext.executable", p) for p in executable
         )
         for path in executable:
-            if path not in files:
+            if path not in normalised:
                 raise InvalidConfigError("BuildContext.executable", path, "is not in files")
-        _set(self, "executable", executable)
+        self._init(
+            dockerfile,
+            normalised,
+            build_args,
+            target,
+            labels,
+            no_cache,
+            pull,
+            tags,
+            dockerfile_path,
+            max_size,
+            executable,
+        )
 
     @property
     def size(self) -> int:
@@ -212,8 +287,7 @@ class BuildContext:
         return len(self.dockerfile.encode("utf-8")) + sum(len(d) for d in self.files.values())
 
 
-@dataclass(frozen=True)
-class HealthCheck:
+class HealthCheck(Record):
     """A container health check (``--health-cmd`` and its timing options).
 
     Args:
@@ -228,70 +302,185 @@ class HealthCheck:
     be 0). The defaults are the runtimes' own.
     """
 
+    _fields = ("command", "interval", "timeout", "retries", "start_period")
     command: str
-    interval: float = 30.0
-    timeout: float = 30.0
-    retries: int = 3
-    start_period: float = 0.0
+    interval: float
+    timeout: float
+    retries: int
+    start_period: float
 
-    def __post_init__(self) -> None:
-        v.check_text("HealthCheck.command", self.command)
-        for name in ("interval", "timeout", "start_period"):
-            given = getattr(self, name)
+    def __init__(
+        self,
+        command: str,
+        interval: float = 30.0,
+        timeout: float = 30.0,
+        retries: int = 3,
+        start_period: float = 0.0,
+    ) -> None:
+        v.check_text("HealthCheck.command", command)
+        durations = []
+        for name, given in (
+            ("interval", interval),
+            ("timeout", timeout),
+            ("start_period", start_period),
+        ):
             value = v.check_duration(f"HealthCheck.{name}", given)
             if given < _HEALTH_MIN and not (name == "start_period" and given == 0):
                 raise InvalidConfigError(f"HealthCheck.{name}", given, "must be at least 0.001 s")
-            _set(self, name, value)
-        v.check_count("HealthCheck.retries", self.retries)
+            durations.append(value)
+        v.check_count("HealthCheck.retries", retries)
+        self._init(command, durations[0], durations[1], retries, durations[2])
 
 
-@dataclass(frozen=True)
-class RunConfig:
+class RunConfig(Record):
     """How to create and run a container: the options of ``docker run`` users reach for.
 
     ``environment`` values are secrets: they reach the CLI through its own environment
     (``-e KEY``), never its argv, and never appear in errors or logs.
     """
 
+    _fields = (
+        "image",
+        "name",
+        "command",
+        "environment",
+        "volumes",
+        "ports",
+        "network",
+        "labels",
+        "restart_policy",
+        "detach",
+        "restart_max_retries",
+        "entrypoint",
+        "working_dir",
+        "user",
+        "hostname",
+        "remove",
+        "pull",
+        "network_aliases",
+        "extra_hosts",
+        "tmpfs",
+        "read_only",
+        "privileged",
+        "init",
+        "cap_add",
+        "cap_drop",
+        "memory",
+        "cpus",
+        "stop_signal",
+        "stop_timeout",
+        "healthcheck",
+        "env_file",
+    )
     image: str
-    name: str | None = None
-    command: Sequence[str] | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)
-    volumes: Sequence[VolumeMount] = ()
-    ports: Sequence[PortMapping] = ()
-    network: str | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
-    restart_policy: RestartPolicy = RestartPolicy.NO
-    detach: bool = True
+    name: str | None
+    command: Sequence[str] | None
+    environment: Mapping[str, str]
+    volumes: Sequence[VolumeMount]
+    ports: Sequence[PortMapping]
+    network: str | None
+    labels: Mapping[str, str]
+    restart_policy: RestartPolicy
+    detach: bool
     #: With ``RestartPolicy.ON_FAILURE`` only: how many restarts at most.
-    restart_max_retries: int | None = None
-    entrypoint: Sequence[str] | None = None
-    working_dir: str | None = None
-    user: str | None = None
-    hostname: str | None = None
+    restart_max_retries: int | None
+    entrypoint: Sequence[str] | None
+    working_dir: str | None
+    user: str | None
+    hostname: str | None
     #: Remove the container when it exits (``--rm``).
-    remove: bool = False
-    pull: PullPolicy | None = None
-    network_aliases: Sequence[str] = ()
-    extra_hosts: Mapping[str, str] = field(default_factory=dict)
-    tmpfs: Sequence[str] = ()
-    read_only: bool = False
-    privileged: bool = False
-    init: bool = False
-    cap_add: Sequence[str] = ()
-    cap_drop: Sequence[str] = ()
-    memory: str | None = None
-    cpus: float | None = None
-    stop_signal: str | None = None
-    stop_timeout: int | None = None
+    remove: bool
+    pull: PullPolicy | None
+    network_aliases: Sequence[str]
+    extra_hosts: Mapping[str, str]
+    tmpfs: Sequence[str]
+    read_only: bool
+    privileged: bool
+    init: bool
+    cap_add: Sequence[str]
+    cap_drop: Sequence[str]
+    memory: str | None
+    cpus: float | None
+    stop_signal: str | None
+    stop_timeout: int | None
     #: The health check: a shell command (``--health-cmd``, run with ``/bin/sh -c``, the
     #: runtime's default timing) or a :class:`HealthCheck` with its timing.
-    healthcheck: str | HealthCheck | None = None
+    healthcheck: str | HealthCheck | None
     #: Pass the whole environment through a private 0600 env-file instead (large
     #: environments; values must not contain newlines). The file is always removed.
-    env_file: bool = False
+    env_file: bool
+
+    def __init__(
+        self,
+        image: str,
+        name: str | None = None,
+        command: Sequence[str] | None = None,
+        environment: Mapping[str, str] = _EMPTY,
+        volumes: Sequence[VolumeMount] = (),
+        ports: Sequence[PortMapping] = (),
+        network: str | None = None,
+        labels: Mapping[str, str] = _EMPTY,
+        restart_policy: RestartPolicy = RestartPolicy.NO,
+        detach: bool = True,
+        restart_max_retries: int | None = None,
+        entrypoint: Sequence[str] | None = None,
+        working_dir: str | None = None,
+        user: str | None = None,
+        hostname: str | None = None,
+        remove: bool = False,
+        pull: PullPolicy | None = None,
+        network_aliases: Sequence[str] = (),
+        extra_hosts: Mapping[str, str] = _EMPTY,
+        tmpfs: Sequence[str] = (),
+        read_only: bool = False,
+        privileged: bool = False,
+        init: bool = False,
+        cap_add: Sequence[str] = (),
+        cap_drop: Sequence[str] = (),
+        memory: str | None = None,
+        cpus: float | None = None,
+        stop_signal: str | None = None,
+        stop_timeout: int | None = None,
+        healthcheck: str | HealthCheck | None = None,
+        env_file: bool = False,
+    ) -> None:
+        self._init(
+            image,
+            name,
+            command,
+            environment,
+            volumes,
+            ports,
+            network,
+            labels,
+            restart_policy,
+            detach,
+            restart_max_retries,
+            entrypoint,
+            working_dir,
+            user,
+            hostname,
+            remove,
+            pull,
+            network_aliases,
+            extra_hosts,
+            tmpfs,
+            read_only,
+            privileged,
+            init,
+            cap_add,
+            cap_drop,
+            memory,
+            cpus,
+            stop_signal,
+            stop_timeout,
+            healthcheck,
+            env_file,
+        )
+        self.__post_init__()
 
     def __post_init__(self) -> None:
+        # The fields as given, checked and normalised in place (the dataclass's hook).
         v.check_image("RunConfig.image", self.image)
         if self.name is not None:
             v.check_name("RunConfig.name", self.name)
@@ -370,7 +559,7 @@ class RunConfig:
             try:
                 if not isinstance(ip, str):  # ip_address(5) would be 0.0.0.5
                     raise TypeError(ip)
-                ipaddress.ip_address(ip)
+                _ip_address(ip)
             except (ValueError, TypeError):
                 raise InvalidConfigError(
                     f"RunConfig.extra_hosts[{host}]", ip, "must be an IP"
@@ -399,8 +588,7 @@ class RunConfig:
 # --------------------------------------------------------------------------- records
 
 
-@dataclass(frozen=True)
-class ExecResult:
+class ExecResult(Record):
     """The outcome of a command run inside a container.
 
     ``stdout``/``stderr`` are the text (UTF-8, undecodable bytes replaced); the exact bytes
@@ -408,9 +596,18 @@ class ExecResult:
     or not executable) gives 127 or 126 on every runtime.
     """
 
+    _fields = ("exit_code", "stdout_bytes", "stderr_bytes")
     exit_code: int
-    stdout_bytes: bytes = b""
-    stderr_bytes: bytes = b""
+    stdout_bytes: bytes
+    stderr_bytes: bytes
+
+    def __init__(
+        self,
+        exit_code: int,
+        stdout_bytes: bytes = b"",
+        stderr_bytes: bytes = b"",
+    ) -> None:
+        self._init(exit_code, stdout_bytes, stderr_bytes)
 
     @property
     def stdout(self) -> str:
@@ -428,18 +625,32 @@ class ExecResult:
         return self.exit_code == 0
 
 
-@dataclass(frozen=True)
-class ImageInfo:
+class ImageInfo(Record):
     """An image. ``id`` is the full ``sha256:…`` id; ``tags`` are in docker's short form
     (``name:tag``; podman's ``localhost/`` and ``docker.io/library/`` prefixes dropped)."""
 
+    _fields = ("id", "tags", "size", "created", "labels", "digests", "raw")
+    _no_compare = ("raw",)
+    _no_repr = ("raw",)
     id: str
-    tags: tuple[str, ...] = ()
-    size: int = 0
-    created: datetime | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
-    digests: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    tags: tuple[str, ...]
+    size: int
+    created: datetime | None
+    labels: Mapping[str, str]
+    digests: tuple[str, ...]
+    raw: Mapping[str, Any]
+
+    def __init__(
+        self,
+        id: str,
+        tags: tuple[str, ...] = (),
+        size: int = 0,
+        created: datetime | None = None,
+        labels: Mapping[str, str] = _EMPTY,
+        digests: tuple[str, ...] = (),
+        raw: Mapping[str, Any] = _EMPTY,
+    ) -> None:
+        self._init(id, tags, size, created, _own(labels), digests, _own(raw))
 
     @property
     def short_id(self) -> str:
@@ -447,8 +658,7 @@ class ImageInfo:
         return self.id.removeprefix("sha256:")[:12]
 
 
-@dataclass(frozen=True)
-class ContainerInfo:
+class ContainerInfo(Record):
     """A container as ``list`` or ``inspect`` report it.
 
     ``exit_code`` is set for exited containers; ``image_id`` only by ``inspect`` (``ps``
@@ -457,19 +667,65 @@ class ContainerInfo:
     container has none.
     """
 
+    _fields = (
+        "id",
+        "name",
+        "image",
+        "state",
+        "labels",
+        "created",
+        "ports",
+        "networks",
+        "exit_code",
+        "image_id",
+        "health",
+        "raw",
+    )
+    _no_compare = ("raw",)
+    _no_repr = ("raw",)
     id: str
     name: str
     image: str
     state: ContainerState
-    labels: Mapping[str, str] = field(default_factory=dict)
-    created: datetime | None = None
-    ports: tuple[PortMapping, ...] = ()
-    networks: tuple[str, ...] = ()
-    exit_code: int | None = None
-    image_id: str | None = None
+    labels: Mapping[str, str]
+    created: datetime | None
+    ports: tuple[PortMapping, ...]
+    networks: tuple[str, ...]
+    exit_code: int | None
+    image_id: str | None
     #: ``"starting"``, ``"healthy"`` or ``"unhealthy"``; None when it has no health check.
-    health: HealthState | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    health: HealthState | None
+    raw: Mapping[str, Any]
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        image: str,
+        state: ContainerState,
+        labels: Mapping[str, str] = _EMPTY,
+        created: datetime | None = None,
+        ports: tuple[PortMapping, ...] = (),
+        networks: tuple[str, ...] = (),
+        exit_code: int | None = None,
+        image_id: str | None = None,
+        health: HealthState | None = None,
+        raw: Mapping[str, Any] = _EMPTY,
+    ) -> None:
+        self._init(
+            id,
+            name,
+            image,
+            state,
+            _own(labels),
+            created,
+            ports,
+            networks,
+            exit_code,
+            image_id,
+            health,
+            _own(raw),
+        )
 
     @property
     def short_id(self) -> str:
@@ -489,51 +745,116 @@ class ContainerInfo:
         return None
 
 
-@dataclass(frozen=True)
-class VolumeInfo:
+class VolumeInfo(Record):
     """A volume."""
 
+    _fields = ("name", "driver", "mountpoint", "labels", "created", "scope", "options", "raw")
+    _no_compare = ("raw",)
+    _no_repr = ("raw",)
     name: str
-    driver: str = "local"
-    mountpoint: str = ""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    created: datetime | None = None
-    scope: str = "local"
-    options: Mapping[str, str] = field(default_factory=dict)
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    driver: str
+    mountpoint: str
+    labels: Mapping[str, str]
+    created: datetime | None
+    scope: str
+    options: Mapping[str, str]
+    raw: Mapping[str, Any]
+
+    def __init__(
+        self,
+        name: str,
+        driver: str = "local",
+        mountpoint: str = "",
+        labels: Mapping[str, str] = _EMPTY,
+        created: datetime | None = None,
+        scope: str = "local",
+        options: Mapping[str, str] = _EMPTY,
+        raw: Mapping[str, Any] = _EMPTY,
+    ) -> None:
+        self._init(name, driver, mountpoint, _own(labels), created, scope, _own(options), _own(raw))
 
 
-@dataclass(frozen=True)
-class NetworkInfo:
+class NetworkInfo(Record):
     """A network. ``subnets`` are CIDR strings."""
 
+    _fields = ("id", "name", "driver", "labels", "created", "internal", "subnets", "raw")
+    _no_compare = ("raw",)
+    _no_repr = ("raw",)
     id: str
     name: str
-    driver: str = "bridge"
-    labels: Mapping[str, str] = field(default_factory=dict)
-    created: datetime | None = None
-    internal: bool = False
-    subnets: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    driver: str
+    labels: Mapping[str, str]
+    created: datetime | None
+    internal: bool
+    subnets: tuple[str, ...]
+    raw: Mapping[str, Any]
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        driver: str = "bridge",
+        labels: Mapping[str, str] = _EMPTY,
+        created: datetime | None = None,
+        internal: bool = False,
+        subnets: tuple[str, ...] = (),
+        raw: Mapping[str, Any] = _EMPTY,
+    ) -> None:
+        self._init(id, name, driver, _own(labels), created, internal, subnets, _own(raw))
 
 
-@dataclass(frozen=True)
-class EngineInfo:
+class EngineInfo(Record):
     """What ``engine.info()`` reports, the same keys on every runtime."""
 
+    _fields = (
+        "runtime",
+        "version",
+        "api_version",
+        "os",
+        "arch",
+        "storage_driver",
+        "cgroup_version",
+        "rootless",
+        "raw",
+    )
+    _no_compare = ("raw",)
+    _no_repr = ("raw",)
     runtime: str
     version: str
-    api_version: str = ""
-    os: str = ""
-    arch: str = ""
-    storage_driver: str = ""
-    cgroup_version: str = ""
-    rootless: bool = False
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    api_version: str
+    os: str
+    arch: str
+    storage_driver: str
+    cgroup_version: str
+    rootless: bool
+    raw: Mapping[str, Any]
+
+    def __init__(
+        self,
+        runtime: str,
+        version: str,
+        api_version: str = "",
+        os: str = "",
+        arch: str = "",
+        storage_driver: str = "",
+        cgroup_version: str = "",
+        rootless: bool = False,
+        raw: Mapping[str, Any] = _EMPTY,
+    ) -> None:
+        self._init(
+            runtime,
+            version,
+            api_version,
+            os,
+            arch,
+            storage_driver,
+            cgroup_version,
+            rootless,
+            _own(raw),
+        )
 
 
-@dataclass(frozen=True)
-class EngineOptions:
+class EngineOptions(Record):
     """Where and how an engine runs its CLI: what :meth:`ContainerEngineFactory.create` was
     given, handed to :meth:`ContainerEngine.from_options`.
 
@@ -546,19 +867,30 @@ class EngineOptions:
         env: Extra environment for every call.
     """
 
-    command: str | None = None
-    timeout: float | None = None
-    host: str | None = None
-    context: str | None = None
-    global_args: Sequence[str] = ()
-    env: Mapping[str, str] | None = None
+    _fields = ("command", "timeout", "host", "context", "global_args", "env")
+    command: str | None
+    timeout: float | None
+    host: str | None
+    context: str | None
+    global_args: Sequence[str]
+    env: Mapping[str, str] | None
+
+    def __init__(
+        self,
+        command: str | None = None,
+        timeout: float | None = None,
+        host: str | None = None,
+        context: str | None = None,
+        global_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._init(command, timeout, host, context, global_args, env)
 
 
 # --------------------------------------------------------------------------- streaming
 
 
-@dataclass(frozen=True, slots=True)
-class ProgressEvent:
+class ProgressEvent(Record):
     """One line of a build's, pull's or push's output, handed to ``progress=`` as it arrives.
 
     ``line`` is the text (no line ending; of a line the CLI redrew with carriage returns, the
@@ -568,15 +900,22 @@ class ProgressEvent:
     line, and for output that has no steps (pull, push).
     """
 
+    _fields = ("line", "step", "total_steps")
     line: str
-    step: int | None = None
-    total_steps: int | None = None
+    step: int | None
+    total_steps: int | None
+
+    def __init__(self, line: str, step: int | None = None, total_steps: int | None = None) -> None:
+        self._init(line, step, total_steps)
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
+class LogLine(Record):
     """One line a container wrote: ``text`` without its line ending, and ``stream``,
     ``"stdout"`` or ``"stderr"``."""
 
+    _fields = ("text", "stream")
     text: str
     stream: str
+
+    def __init__(self, text: str, stream: str) -> None:
+        self._init(text, stream)

@@ -9,9 +9,10 @@ the other through it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, overload
+
+from ...core.record import Record
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -26,15 +27,26 @@ Input = bytes | Iterable[bytes | memoryview] | None
 T_co = TypeVar("T_co", str, bytes, covariant=True)
 
 
-@dataclass(frozen=True)
-class CommandResult:
+class CommandResult(Record):
     """What one CLI call returned. ``stdout``/``stderr`` are bytes; ``*_text`` decode them."""
 
+    _fields = ("command", "returncode", "stdout", "stderr", "duration")
+    _no_compare = ("duration",)
     command: tuple[str, ...]
     returncode: int
-    stdout: bytes = b""
-    stderr: bytes = b""
-    duration: float = field(default=0.0, compare=False)
+    stdout: bytes
+    stderr: bytes
+    duration: float
+
+    def __init__(
+        self,
+        command: tuple[str, ...],
+        returncode: int,
+        stdout: bytes = b"",
+        stderr: bytes = b"",
+        duration: float = 0.0,
+    ) -> None:
+        self._init(command, returncode, stdout, stderr, duration)
 
     @property
     def stdout_text(self) -> str:
@@ -110,6 +122,7 @@ class Runner(Protocol):
         env: Mapping[str, str] | None = None,
         raw: Literal[False] = False,
         interrupt_grace: float | None = None,
+        interrupt: Callable[[int], None] | None = None,
     ) -> OutputStream[str]: ...
 
     @overload
@@ -123,6 +136,7 @@ class Runner(Protocol):
         env: Mapping[str, str] | None = None,
         raw: Literal[True],
         interrupt_grace: float | None = None,
+        interrupt: Callable[[int], None] | None = None,
     ) -> OutputStream[bytes]: ...
 
     def stream(
@@ -135,6 +149,7 @@ class Runner(Protocol):
         env: Mapping[str, str] | None = None,
         raw: bool = False,
         interrupt_grace: float | None = None,
+        interrupt: Callable[[int], None] | None = None,
     ) -> OutputStream[str] | OutputStream[bytes]:
         """Run the CLI and yield its labelled output (lines, or raw chunks with ``raw=True``)
         as it arrives (see :meth:`CommandRunner.stream`)."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 
 from ...core import exceptions as exc
-from ...diagnosis import diagnose
 from .command import CommandResult
 
 __all__ = ["ErrorClassifier"]
@@ -99,16 +98,27 @@ class ErrorClassifier:
 
     def __init__(self, runtime: str) -> None:
         self.runtime = runtime
+        self._compiled = False
+
+    def _compile(self) -> None:
+        # On the first failure, not when the engine is made: a script whose calls all
+        # succeed never compiles these (about 1 ms).
         self._unavailable = _rx(*self.unavailable)
         self._not_found = [(re.compile(p, re.IGNORECASE), k) for p, k in self.not_found]
         self._generic_not_found = _rx(*self.generic_not_found)
         self._pull_failed = _rx(*self.pull_failed)
         self._conflict = _rx(*self.conflict)
         self._conflict_first = _rx(*self.conflict_first) if self.conflict_first else None
+        self._compiled = True
 
     def classify(self, result: CommandResult, error: _Kind) -> exc.ContainerError:
         """The exception for a failed ``result`` of an operation whose error class is
         ``error``."""
+        # The diagnosis tables (and dataclasses behind them): only a failure pays for them.
+        from ...diagnosis import diagnose
+
+        if not self._compiled:
+            self._compile()
         stderr = result.stderr_text
         # docker prints some errors (OCI exec failures) on stdout; look at both.
         text = f"{stderr}\n{result.stdout_text[-4000:]}" if result.stdout else stderr

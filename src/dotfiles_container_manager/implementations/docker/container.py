@@ -9,17 +9,18 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
-from dataclasses import replace
 from typing import Any
 
 from ...core.enums import ContainerState
 from ...core.exceptions import (
+    CommandTimeoutError,
     ContainerConflictError,
     ContainerError,
     ContainerOperationError,
     OutputParseError,
 )
 from ...core.managers.container import ContainerManager
+from ...core.record import replace
 from ...core.streams import LogStream
 from ...core.types import (
     HEALTH_STATES,
@@ -80,6 +81,26 @@ def health_state(state: Mapping[str, Any]) -> HealthState | None:
             if status == known:
                 return known
     return None
+
+
+#: Every exec'd command gets this variable, set to a value unique to the call (no secret):
+#: the only way to find the command again inside the container when its exec times out.
+EXEC_MARKER = "DCM_EXEC_ID"
+#: Seconds the exec that kills a timed-out exec's processes may take.
+EXEC_KILL_TIMEOUT = 10.0
+# Run in the container after an exec timed out, with "DCM_EXEC_ID=<id>" as $1: SIGKILL
+# every process whose environment holds it (the command and all it started, which inherit
+# it). Several passes, so that a child forked during a pass is found by the next one.
+# /proc/PID/environ is NUL-separated: `grep -z` where grep has it (GNU, busybox), else `tr`.
+_KILL_MARKED = (
+    "if printf 'a\\0' | grep -qxzF a 2>/dev/null; then z=1; fi; "
+    'marked() { if [ -n "$z" ]; then grep -qsxzF "$1" "$2"; '
+    "else tr '\\0' '\\n' 2>/dev/null <\"$2\" | grep -qxF \"$1\"; fi; }; "
+    'for i in 1 2 3 4 5; do found=""; for p in /proc/[0-9]*; do pid="${p#/proc/}"; '
+    '[ "$pid" = 1 ] || [ "$pid" = "$$" ] && continue; '
+    'if marked "$1" "$p/environ"; then kill -KILL "$pid" 2>/dev/null && found=1; fi; '
+    'done; [ -n "$found" ] || break; done'
+)
 
 
 class DockerContainerManager(CLIManager, CLIFilesMixin, ContainerManager):
@@ -367,14 +388,19 @@ class DockerContainerManager(CLIManager, CLIFilesMixin, ContainerManager):
             args += ["-w", working_dir]
         if user is not None:
             args += ["-u", user]
+        marker = f"{EXEC_MARKER}={os.urandom(16).hex()}"  # last: it wins over a caller's own
         with format_env_vars(environment) as (env_args, env):
-            result = self._call(
-                [*args, *env_args, container, *command],
-                check=False,
-                env=env,
-                input=input,
-                timeout=timeout,
-            )
+            try:
+                result = self._call(
+                    [*args, *env_args, "-e", marker, container, *command],
+                    check=False,
+                    env=env,
+                    input=input,
+                    timeout=timeout,
+                )
+            except CommandTimeoutError:
+                self._kill_timed_out_exec(container, marker, user)
+                raise
         if result.returncode != 0 and self._exec_cli_failed(result):
             self._raise_unless_running(container, result)
         return self._exec_result(result, user)
@@ -405,6 +431,19 @@ class DockerContainerManager(CLIManager, CLIFilesMixin, ContainerManager):
                 stderr=result.stderr_text,
             )
         raise failure
+
+    def _kill_timed_out_exec(self, container: str, marker: str, user: str | None) -> None:
+        """Neither CLI can end an exec session: killing the ``exec`` CLI leaves its command
+        running in the container. One more exec, as the same user, SIGKILLs every process
+        carrying the timed-out call's ``marker``. Best effort: nothing is raised (the image
+        may have no ``sh``, ``grep`` or ``kill``; the container may be gone or paused)."""
+        args = ["exec", *(["-u", user] if user is not None else []), container]
+        with suppress(ContainerError):
+            self._call(
+                [*args, "sh", "-c", _KILL_MARKED, "sh", marker],
+                check=False,
+                timeout=EXEC_KILL_TIMEOUT,
+            )
 
     def _exec_cli_failed(self, result: CommandResult) -> bool:
         """True when a non-zero exit is the CLI's own failure, not the command's exit code.

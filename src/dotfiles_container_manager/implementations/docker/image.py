@@ -75,14 +75,12 @@ class DockerImageManager(CLIManager, CLIArchiveMixin, ImageManager):
             # this private directory, removed with it whatever happens to the call.
             build_env["TMPDIR"] = os.path.join(tmp, "tmp")
             os.mkdir(build_env["TMPDIR"], 0o700)
-            result = self._call_with_progress(
+            result = self._run_build(
                 args,
-                ImageBuildError,
                 progress,
                 input=context_tar_chunks(context),
                 env=build_env,
                 timeout=timeout or max(self._runner.timeout, LONG_TIMEOUT),
-                interrupt_grace=BUILD_INTERRUPT_GRACE,
             )
             try:
                 with open(iidfile, encoding="ascii") as handle:
@@ -92,6 +90,27 @@ class DockerImageManager(CLIManager, CLIArchiveMixin, ImageManager):
         if not image_id:
             image_id = self._id_from_output(result)
         return p.full_image_id(image_id)
+
+    def _run_build(
+        self,
+        args: builtins.list[str],
+        progress: ProgressCallback | None,
+        *,
+        input: Input,
+        env: dict[str, str],
+        timeout: float,
+    ) -> CommandResult:
+        """The build CLI call (streamed when ``progress`` is given). Cut short, docker gets
+        SIGINT: it cancels the build and ``--force-rm`` removes its step container."""
+        return self._call_with_progress(
+            args,
+            ImageBuildError,
+            progress,
+            input=input,
+            env=env,
+            timeout=timeout,
+            interrupt_grace=BUILD_INTERRUPT_GRACE,
+        )
 
     def _id_from_output(self, result: CommandResult) -> str:
         # No iidfile (an old CLI): the id is the last line podman prints, or docker's

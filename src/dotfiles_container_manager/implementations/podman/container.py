@@ -5,11 +5,11 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from ...core.enums import ContainerState
 from ...core.exceptions import ContainerConflictError
+from ...core.record import replace
 from ...core.types import ContainerInfo, ExecResult
 from ..cli import parsing as p
 from ..cli.command import CommandResult

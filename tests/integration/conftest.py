@@ -85,19 +85,10 @@ def _ensure_base_image(engine: ContainerEngine) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         tar = _make_rootfs_tar(Path(tmp))
-        subprocess.run(
-            [
-                engine.command,
-                "import",
-                "-c",
-                "ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-                "-c",
-                'CMD ["/bin/sh"]',
-                str(tar),
-                BASE_IMAGE,
-            ],
-            check=True,
-            capture_output=True,
+        engine.images.import_(
+            tar,
+            BASE_IMAGE,
+            changes=["ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin", 'CMD ["/bin/sh"]'],
             timeout=120,
         )
 

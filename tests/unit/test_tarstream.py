@@ -148,3 +148,16 @@ def test_headers_match_tarfiles(name: str, size: int, mode: int) -> None:
         parsed = tarfile.TarInfo.frombuf(ours, "utf-8", "surrogateescape")
         assert (parsed.name, parsed.size, parsed.mode) == (name, size, mode)
         assert parsed.mtime == tarstream.MTIME
+
+
+def test_coalesced_joins_small_chunks_and_keeps_the_bytes() -> None:
+    from dotfiles_container_manager.implementations.cli.tarstream import (
+        coalesced,
+        files_tar_chunks,
+    )
+
+    files = {f"f{i}": b"x" * (i % 700) for i in range(500)}
+    files["big"] = b"y" * (3 * 1024 * 1024)
+    pieces = list(coalesced(files_tar_chunks(files)))
+    assert b"".join(bytes(p) for p in pieces) == b"".join(bytes(c) for c in files_tar_chunks(files))
+    assert len(pieces) < 20

@@ -18,7 +18,9 @@ catches everything the library raises on purpose. The tree::
     ├── ContainerOperationError
     │   ├── ContainerNotFoundError      (also ResourceNotFoundError)
     │   ├── ContainerConflictError      (also ResourceConflictError)
-    │   └── ContainerNotReadyError      .logs     (stopped, or unhealthy, before it was ready)
+    │   ├── ContainerNotReadyError      .logs     (stopped, or unhealthy, before it was ready)
+    │   └── ContainerPathError          .path  (a file copy: missing path, a directory
+    │                                   where a file was wanted, entries refused)
     ├── VolumeError
     │   ├── VolumeNotFoundError         (also ResourceNotFoundError)
     │   └── VolumeConflictError         (also ResourceConflictError)
@@ -53,6 +55,7 @@ __all__ = [
     "ContainerNotFoundError",
     "ContainerNotReadyError",
     "ContainerOperationError",
+    "ContainerPathError",
     "ImageBuildError",
     "ImageConflictError",
     "ImageError",
@@ -254,6 +257,25 @@ class ContainerNotReadyError(ContainerOperationError):
         if self.logs.strip():
             text += f"\nlast output:\n{_excerpt(self.logs)}"
         return text
+
+
+class ContainerPathError(ContainerOperationError):
+    """A path of a file copy cannot be used: it is missing in the container, it is a
+    directory where a file was wanted (or the other way round), or entries copied out of
+    the container were refused because they would leave the destination. The container
+    itself exists (a missing container is :class:`ContainerNotFoundError`).
+
+    Attributes:
+        path: The path in the container the copy was about.
+        refused: For ``copy_from``: the entries that were not written (each ``name: why``).
+    """
+
+    def __init__(
+        self, message: str, *, path: str = "", refused: Sequence[str] = (), **context: Any
+    ) -> None:
+        super().__init__(message, **context)
+        self.path = path
+        self.refused: list[str] = list(refused)
 
 
 class VolumeError(ContainerError):

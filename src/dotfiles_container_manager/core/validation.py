@@ -8,6 +8,7 @@ a value accepted here is accepted by both CLIs, and no value can ever be read as
 from __future__ import annotations
 
 import math
+import os
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,17 +18,23 @@ from .exceptions import InvalidConfigError
 __all__ = [
     "Filters",
     "check_args",
+    "check_changes",
+    "check_container_path",
     "check_count",
     "check_cpus",
     "check_duration",
     "check_env",
+    "check_files",
     "check_filters",
+    "check_host_path",
     "check_image",
     "check_image_ref",
+    "check_input_file",
     "check_label_values_for_cli",
     "check_labels",
     "check_memory",
     "check_name",
+    "check_output_file",
     "check_port",
     "check_reference",
     "check_restart_retries",
@@ -537,17 +544,106 @@ def check_args(field: str, args: Iterable[object]) -> tuple[str, ...]:
     return out  # type: ignore[return-value]  # every item was checked to be a str
 
 
-def normalize_context_path(field: str, path: object) -> str:
-    """A build-context path: relative, no ``..``, no NUL; returned in normal form."""
+def normalize_context_path(field: str, path: object, *, inside: str = "the build context") -> str:
+    """A build-context path: relative, no ``..``, no NUL; returned in normal form.
+
+    ``inside`` names what the path is relative to, for the error message.
+    """
     text = check_text(field, path)
     if text.startswith(("/", "\\")):
-        raise InvalidConfigError(field, path, "must be relative to the build context")
+        raise InvalidConfigError(field, path, f"must be relative to {inside}")
     if "\\" in text:
         raise InvalidConfigError(field, path, "must use '/' as the separator")
     norm = posixpath.normpath(text)
     if norm in (".", "") or norm == ".." or norm.startswith("../") or "/../" in f"/{text}/":
-        raise InvalidConfigError(field, path, "must name a file inside the build context")
+        raise InvalidConfigError(field, path, f"must name a file inside {inside}")
     return norm
+
+
+def check_files(
+    field: str, files: object, *, inside: str = "the build context"
+) -> dict[str, bytes]:
+    """In-memory files by relative path (``BuildContext.files``, ``put_files``): each name
+    normalised by :func:`normalize_context_path` (no absolute path, no ``..``, not empty),
+    no two names equal after normalisation, ``str`` contents encoded as UTF-8."""
+    if not isinstance(files, Mapping):
+        raise InvalidConfigError(field, type(files).__name__, "must be a mapping of name to bytes")
+    out: dict[str, bytes] = {}
+    for path, data in files.items():
+        norm = normalize_context_path(f"{field} key", path, inside=inside)
+        if norm in out:
+            raise InvalidConfigError(
+                f"{field} key", path, f"duplicates {norm!r} after normalisation"
+            )
+        if isinstance(data, str):
+            check_text(f"{field}[{path}]", data, allow_empty=True)
+            data = data.encode("utf-8")
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidConfigError(f"{field}[{path}]", type(data), "not bytes/str")
+        out[norm] = data if isinstance(data, bytes) else bytes(data)
+    return out
+
+
+def check_container_path(field: str, value: object) -> str:
+    """A path inside a container: absolute, no NUL or newline."""
+    text = check_text(field, value)
+    if not text.startswith("/"):
+        raise InvalidConfigError(field, value, "must be an absolute path in the container")
+    if "\n" in text or "\r" in text:
+        raise InvalidConfigError(field, value, "must not contain a line break")
+    return text
+
+
+def check_host_path(field: str, value: object) -> str:
+    """A host path (``str`` or ``os.PathLike[str]``), returned absolute."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise InvalidConfigError(field, value, "must be a path (str or os.PathLike)")
+    text = os.fspath(value)
+    if not isinstance(text, str):
+        raise InvalidConfigError(field, value, "must be a str path, not bytes")
+    return os.path.abspath(check_text(field, text))
+
+
+def check_input_file(field: str, value: object) -> str:
+    """An existing host file to read, returned absolute."""
+    path = check_host_path(field, value)
+    if not os.path.isfile(path):
+        raise InvalidConfigError(field, path, "must be an existing host file")
+    return path
+
+
+def check_output_file(field: str, value: object) -> str:
+    """A host file to write, returned absolute: its directory exists, it is no directory."""
+    path = check_host_path(field, value)
+    if not os.path.isdir(os.path.dirname(path)):
+        raise InvalidConfigError(field, path, "must be in an existing host directory")
+    if os.path.isdir(path):
+        raise InvalidConfigError(field, path, "is a directory (a file path is needed)")
+    return path
+
+
+# What ``import --change`` applies (the list both CLIs document; podman adds STOPSIGNAL).
+_CHANGE_INSTRUCTIONS = frozenset(
+    {"CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR"}
+)
+
+
+def check_changes(field: str, changes: object) -> tuple[str, ...]:
+    """Dockerfile instructions for ``import --change``: one line each, an instruction both
+    CLIs apply to an imported image (``CMD``, ``ENTRYPOINT``, ``ENV``, ``EXPOSE``,
+    ``LABEL``, ``ONBUILD``, ``USER``, ``VOLUME``, ``WORKDIR``)."""
+    out = check_args(field, changes)  # type: ignore[arg-type]
+    for change in out:
+        if "\n" in change or "\r" in change:
+            raise InvalidConfigError(f"{field} item", change, "must be one line")
+        word = change.strip().split(None, 1)[0].upper() if change.strip() else ""
+        if word not in _CHANGE_INSTRUCTIONS:
+            raise InvalidConfigError(
+                f"{field} item",
+                change,
+                f"must start with one of {', '.join(sorted(_CHANGE_INSTRUCTIONS))}",
+            )
+    return out
 
 
 def check_optional_timeout(field: str, value: object) -> float | None:

@@ -33,6 +33,7 @@ from ._behaviour import exec_result, main_for
 from ._filters import label_match, name_match, select
 from ._model import Container, ExecCall, Image, Network, Volume
 from ._store import DEFAULT_TIMEOUT, Store, parse_since
+from .files import FakeFilesMixin
 
 __all__ = ["FakeContainerManager"]
 
@@ -77,7 +78,7 @@ def _overlaps(a: PortMapping, b: PortMapping) -> bool:
     )
 
 
-class FakeContainerManager(ContainerManager):
+class FakeContainerManager(FakeFilesMixin, ContainerManager):
     """:class:`ContainerManager` in memory (see :class:`~.engine.FakeEngine`)."""
 
     def __init__(self, store: Store) -> None:

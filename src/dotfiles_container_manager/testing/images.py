@@ -24,6 +24,7 @@ from ._filters import label_match, select
 from ._model import Image
 from ._store import Store, parse_since
 from .dockerfile import DockerfileError, plan
+from .files import FakeArchiveMixin
 
 __all__ = ["FakeImageManager"]
 
@@ -46,7 +47,7 @@ def _iso(image: Image) -> str:
     return image.created.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class FakeImageManager(ImageManager):
+class FakeImageManager(FakeArchiveMixin, ImageManager):
     """:class:`ImageManager` in memory (see :class:`~.engine.FakeEngine`)."""
 
     def __init__(self, store: Store) -> None:

@@ -9,6 +9,7 @@ Every public method here checks its arguments, then calls one abstract hook (``_
 from __future__ import annotations
 
 import builtins
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,6 +17,7 @@ from contextlib import contextmanager, suppress
 
 from .. import readiness
 from .. import validation as v
+from ..enums import RestartPolicy
 from ..exceptions import ContainerNotFoundError, InvalidConfigError
 from ..streams import LogStream
 from ..types import ContainerInfo, ExecResult, Filters, PortMapping, RunConfig
@@ -33,6 +35,32 @@ def _tail(tail: object) -> int | None:
     if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
         raise InvalidConfigError("tail", tail, "must be an integer >= 0")
     return tail
+
+
+def _input(input: object) -> bytes | None:
+    if input is not None and not isinstance(input, (bytes, bytearray, memoryview)):
+        raise InvalidConfigError("input", type(input).__name__, "must be bytes")
+    return None if input is None else bytes(input)
+
+
+def _put(files: object, executable: object) -> tuple[dict[str, bytes], frozenset[str]]:
+    """``put_files``' files, checked like ``BuildContext.files``; no name may also be a
+    directory of another (``a`` and ``a/b``)."""
+    checked = v.check_files("files", files, inside="the directory")
+    for name in checked:
+        parent = name.rpartition("/")[0]
+        while parent:
+            if parent in checked:
+                raise InvalidConfigError("files key", name, f"puts a file under file {parent!r}")
+            parent = parent.rpartition("/")[0]
+    names = frozenset(
+        v.normalize_context_path("executable", p, inside="the directory")
+        for p in v.check_args("executable", executable)  # type: ignore[arg-type]
+    )
+    for name in names:
+        if name not in checked:
+            raise InvalidConfigError("executable", name, "is not in files")
+    return checked, names
 
 
 def _signal(signal: object) -> str | None:
@@ -287,15 +315,13 @@ class ContainerManager(ABC):
             v.check_text("working_dir", working_dir)
             if not working_dir.startswith("/"):
                 raise InvalidConfigError("working_dir", working_dir, "must be absolute")
-        if input is not None and not isinstance(input, (bytes, bytearray, memoryview)):
-            raise InvalidConfigError("input", type(input).__name__, "must be bytes")
         return self._exec(
             v.check_reference("container", container),
             words,
             v.check_env("environment", environment or {}),
             working_dir,
             None if user is None else v.check_reference("user", user),
-            None if input is None else bytes(input),
+            _input(input),
             v.check_optional_timeout("timeout", timeout),
         )
 
@@ -308,6 +334,172 @@ class ContainerManager(ABC):
     def prune(self, *, filters: Filters | None = None) -> builtins.list[str]:
         """Remove every stopped container (matching ``filters``); return the removed ids."""
         return self._prune(v.check_filters("filters", filters))
+
+    # ------------------------------------------------------------------ one-shot runs
+
+    def run_once(
+        self, config: RunConfig, *, timeout: float | None = None, input: bytes | None = None
+    ) -> ExecResult:
+        """Run ``config`` in a fresh container, attached, and remove it; return its result.
+
+        One CLI process (``run --rm``): ``exit_code`` is the container's own exit code
+        (125, 126 and 127 included), ``stdout_bytes``/``stderr_bytes`` its two streams
+        apart. ``input`` is sent to its standard input (``-i``). Environment values travel
+        as for :meth:`run`. ``config.detach`` and ``config.remove`` are ignored (always
+        attached, always removed); a restart policy is refused.
+
+        When the CLI itself fails it raises instead: :class:`ImageNotFoundError` for a
+        missing image, :class:`ContainerOperationError` when the command cannot start (not
+        found, not executable) or the container cannot be created. On timeout
+        (:class:`CommandTimeoutError`, ``timeout`` seconds for the whole run, the engine's
+        default when None), any other error or Ctrl-C, the container is removed: nothing
+        is left behind.
+        """
+        config = _config(config)
+        if config.restart_policy is not RestartPolicy.NO:
+            raise InvalidConfigError(
+                "config.restart_policy",
+                config.restart_policy.value,
+                "must be RestartPolicy.NO: run_once removes the container",
+            )
+        return self._run_once(config, v.check_optional_timeout("timeout", timeout), _input(input))
+
+    # ------------------------------------------------------------------ files
+
+    def put_files(
+        self,
+        container: str,
+        directory: str,
+        files: Mapping[str, bytes | str],
+        *,
+        executable: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> None:
+        """Write ``files`` into ``directory`` (absolute, existing) of the container.
+
+        ``files`` maps relative names (sub-directories allowed: ``"conf/app.toml"``) to
+        contents (``str`` is UTF-8), checked like ``BuildContext.files``: an absolute name,
+        ``..`` or an empty name raises :class:`InvalidConfigError` before anything runs.
+        The tar is made in memory and streamed to the CLI: nothing is written on the host.
+
+        Files are owned by root (uid/gid 0), mode 0644 (0755 for the names in
+        ``executable``), with the current time as mtime; missing sub-directories are
+        created (root, 0755); existing files are replaced and existing directories keep
+        their mode and owner. Works on stopped containers too.
+
+        Raises:
+            ContainerNotFoundError: No such container.
+            ContainerPathError: ``directory`` is missing or not a directory.
+        """
+        checked, names = _put(files, executable)
+        self._put_files(
+            v.check_reference("container", container),
+            v.check_container_path("directory", directory),
+            checked,
+            names,
+            v.check_optional_timeout("timeout", timeout),
+        )
+
+    def get_file(self, container: str, path: str, *, timeout: float | None = None) -> bytes:
+        """The content of the file at ``path`` (absolute) in the container, read in memory.
+
+        A symbolic link is followed the way the container itself sees it (an absolute
+        target or ``..`` never leaves the container's root filesystem).
+
+        Raises:
+            ContainerNotFoundError: No such container.
+            ContainerPathError: ``path`` is missing, a directory, or a link to nothing.
+        """
+        return self._get_file(
+            v.check_reference("container", container),
+            v.check_container_path("path", path),
+            v.check_optional_timeout("timeout", timeout),
+        )
+
+    def copy_to(
+        self,
+        container: str,
+        source: str | os.PathLike[str],
+        destination: str,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Copy a host file or directory into the container, as ``docker cp`` does.
+
+        ``destination`` (absolute): an existing directory receives ``source`` under its
+        own name; otherwise ``source`` is copied to that path (its parent must exist).
+        The CLI streams the tree (memory does not grow with its size). A symbolic link
+        given as ``source`` is followed (a symlinked dotfile arrives as its content); links
+        inside a copied directory stay links. Modes are kept.
+
+        Raises:
+            InvalidConfigError: ``source`` does not exist on the host.
+            ContainerNotFoundError: No such container.
+            ContainerPathError: ``destination`` cannot be used in the container.
+        """
+        host = v.check_host_path("source", source)
+        if not os.path.exists(host):
+            raise InvalidConfigError("source", host, "does not exist on the host")
+        self._copy_to(
+            v.check_reference("container", container),
+            host,
+            v.check_container_path("destination", destination),
+            v.check_optional_timeout("timeout", timeout),
+        )
+
+    def copy_from(
+        self,
+        container: str,
+        source: str,
+        destination: str | os.PathLike[str],
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Copy a file or directory of the container into the host directory
+        ``destination`` (which must exist), under its own name (``/etc/app`` becomes
+        ``destination/app``).
+
+        The tar is read as it streams (memory does not grow with the tree) and nothing is
+        ever written outside ``destination``, whatever names or links the container holds:
+        no path is followed through a symbolic link while writing, absolute names and
+        ``..`` are refused, and a symbolic link is recreated only when it stays inside
+        ``destination`` (relative, ``..`` only in front). Files belong to the calling user;
+        modes are kept less setuid/setgid/sticky and group/other write. Devices and FIFOs
+        are skipped.
+
+        Raises:
+            InvalidConfigError: ``destination`` is not an existing host directory.
+            ContainerNotFoundError: No such container.
+            ContainerPathError: ``source`` is missing; or, after everything else was
+                copied, some entries were refused (``.refused`` says which and why).
+        """
+        host = v.check_host_path("destination", destination)
+        if not os.path.isdir(host):
+            raise InvalidConfigError("destination", host, "must be an existing host directory")
+        self._copy_from(
+            v.check_reference("container", container),
+            v.check_container_path("source", source),
+            host,
+            v.check_optional_timeout("timeout", timeout),
+        )
+
+    def export(
+        self,
+        container: str,
+        destination: str | os.PathLike[str],
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Write the container's whole filesystem as a tar to the host file
+        ``destination`` (``docker export``; ``images.import_`` reads it back).
+
+        The file appears complete or not at all (written beside it, then renamed).
+        """
+        self._export(
+            v.check_reference("container", container),
+            v.check_output_file("destination", destination),
+            v.check_optional_timeout("timeout", timeout),
+        )
 
     # ------------------------------------------------------------------ helpers
 
@@ -442,3 +634,47 @@ class ContainerManager(ABC):
         now, and return the seconds until the next run is due (the check's interval).
         None (the default): the runtime runs them itself, nothing to do."""
         return None
+
+    @abstractmethod
+    def _run_once(
+        self, config: RunConfig, timeout: float | None, input: bytes | None
+    ) -> ExecResult:
+        """Run ``config`` attached in a new container removed at the end; the container's
+        exit code and streams. The CLI's own failures raise; nothing is left behind."""
+
+    @abstractmethod
+    def _put_files(
+        self,
+        container: str,
+        directory: str,
+        files: dict[str, bytes],
+        executable: frozenset[str],
+        timeout: float | None,
+    ) -> None:
+        """Write ``files`` (normalised relative names) under the absolute ``directory``:
+        root-owned, 0644 or 0755 for the names in ``executable``."""
+
+    @abstractmethod
+    def _get_file(self, container: str, path: str, timeout: float | None) -> bytes:
+        """The bytes of the regular file at ``path`` (links followed inside the container);
+        :class:`ContainerPathError` when missing or not a file."""
+
+    @abstractmethod
+    def _copy_to(
+        self, container: str, source: str, destination: str, timeout: float | None
+    ) -> None:
+        """Copy the existing absolute host path ``source`` to ``destination``, as
+        ``docker cp``."""
+
+    @abstractmethod
+    def _copy_from(
+        self, container: str, source: str, destination: str, timeout: float | None
+    ) -> None:
+        """Copy ``source`` into the existing absolute host directory ``destination`` under
+        its own name, never writing outside it; refused entries raise
+        :class:`ContainerPathError` at the end."""
+
+    @abstractmethod
+    def _export(self, container: str, destination: str, timeout: float | None) -> None:
+        """Write the container's filesystem as a tar to the absolute host file
+        ``destination`` (complete or not at all)."""

@@ -7,7 +7,9 @@ Public methods check their arguments, then call one abstract hook with the check
 from __future__ import annotations
 
 import builtins
+import os
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 from .. import validation as v
 from ..exceptions import InvalidConfigError
@@ -120,6 +122,60 @@ class ImageManager(ABC):
         """Remove dangling images (``all``: every unused image); return the removed ids."""
         return self._prune(bool(all), v.check_filters("filters", filters))
 
+    # ------------------------------------------------------------------ archives
+
+    def save(
+        self,
+        images: str | Sequence[str],
+        destination: str | os.PathLike[str],
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Write ``images`` (one reference or id, or several) to the host file
+        ``destination`` as one docker-format archive that :meth:`load` reads back, on
+        either runtime. The file appears complete or not at all (written beside it, then
+        renamed); an existing file is replaced."""
+        names = (images,) if isinstance(images, str) else v.check_args("images", images)
+        if not names:
+            raise InvalidConfigError("images", images, "must name at least one image")
+        self._save(
+            tuple(v.check_image("images", name) for name in names),
+            v.check_output_file("destination", destination),
+            v.check_optional_timeout("timeout", timeout),
+        )
+
+    def load(
+        self, source: str | os.PathLike[str], *, timeout: float | None = None
+    ) -> builtins.list[str]:
+        """Load the images of the archive ``source`` (from :meth:`save`, ``docker save``
+        or ``podman save``); return the references loaded (ids for untagged images)."""
+        return self._load(
+            v.check_input_file("source", source), v.check_optional_timeout("timeout", timeout)
+        )
+
+    def import_(
+        self,
+        source: str | os.PathLike[str],
+        reference: str,
+        *,
+        changes: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> str:
+        """Make the image ``reference`` from the root-filesystem tar ``source`` (``docker
+        import``; e.g. from ``containers.export``); return its ``sha256:`` id.
+
+        ``changes`` are Dockerfile lines applied to it (``--change``): ``CMD``,
+        ``ENTRYPOINT``, ``ENV``, ``EXPOSE``, ``LABEL``, ``ONBUILD``, ``USER``, ``VOLUME``,
+        ``WORKDIR``, e.g. ``['ENV PATH=/bin', 'CMD ["/bin/sh"]']``. (``import`` is a
+        Python keyword, hence the underscore.)
+        """
+        return self._import(
+            v.check_input_file("source", source),
+            v.check_image_ref("reference", reference),
+            v.check_changes("changes", changes),
+            v.check_optional_timeout("timeout", timeout),
+        )
+
     # ------------------------------------------------------------------ hooks
 
     # ``progress`` (None, or a callable): called with each output line's ProgressEvent as
@@ -161,3 +217,20 @@ class ImageManager(ABC):
 
     @abstractmethod
     def _prune(self, all: bool, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]: ...
+
+    @abstractmethod
+    def _save(self, images: tuple[str, ...], destination: str, timeout: float | None) -> None:
+        """Write ``images`` to the absolute host file ``destination`` (complete or not at
+        all), in the docker archive format."""
+
+    @abstractmethod
+    def _load(self, source: str, timeout: float | None) -> builtins.list[str]:
+        """Load the archive at the absolute host path ``source``; the references (or ids)
+        loaded, as this engine resolves them."""
+
+    @abstractmethod
+    def _import(
+        self, source: str, reference: str, changes: tuple[str, ...], timeout: float | None
+    ) -> str:
+        """Make ``reference`` from the root-filesystem tar ``source`` with ``changes``
+        applied; return its full ``sha256:`` id."""

@@ -1,22 +1,31 @@
-"""The build context as a tar stream, made in memory, chunk by chunk.
+"""In-memory files as a tar stream, made chunk by chunk: the build context, ``put_files``.
 
-The tar is never held whole: :func:`context_tar_chunks` yields each header, then slices of
-the file's own bytes (memoryviews, no copies), then padding. Entries are sorted, with a
-fixed mtime, uid/gid 0 and fixed modes, so the same context always gives the same bytes
-(and the runtimes' layer cache keeps working).
+The tar is never held whole: :func:`files_tar_chunks` yields each header, then slices of
+the file's own bytes (memoryviews, no copies), then padding. Entries are sorted, with
+uid/gid 0 and fixed modes (0644, 0755 for the executable ones). The build context
+(:func:`context_tar_chunks`) also has a fixed mtime, so the same context always gives the
+same bytes (and the runtimes' layer cache keeps working). No directory entries are written:
+the CLI creates missing parent directories (root-owned, 0755) and leaves existing ones as
+they are.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ...core.types import BuildContext
 
-__all__ = ["context_files", "context_tar_bytes", "context_tar_chunks"]
+__all__ = [
+    "coalesced",
+    "context_files",
+    "context_tar_bytes",
+    "context_tar_chunks",
+    "files_tar_chunks",
+]
 
 BLOCK = 512
 CHUNK = 1024 * 1024
@@ -41,7 +50,7 @@ _CHECKSUM_BLANK = b" " * 8
 _SIZE_LIMIT = 8**11  # what 11 octal digits hold (8 GiB)
 
 
-def _header(name: str, size: int, mode: int) -> bytes:
+def _header(name: str, size: int, mode: int, mtime: int = MTIME) -> bytes:
     """The tar header of one regular file, as ``tarfile`` makes it (PAX format).
 
     Short ASCII names (nearly all build contexts) get the 512-byte ustar header written
@@ -55,20 +64,20 @@ def _header(name: str, size: int, mode: int) -> bytes:
             + b"%07o\x00" % mode
             + _ID_AND_MTIME
             + b"%011o\x00" % size
-            + _MTIME_FIELD
+            + (_MTIME_FIELD if mtime == MTIME else b"%011o\x00" % mtime)
         )
         checksum = sum(head) + sum(_CHECKSUM_BLANK) + sum(_USTAR_TAIL)
         return head + b"%06o\x00 " % checksum + _USTAR_TAIL
-    return _tarfile_header(name, size, mode)
+    return _tarfile_header(name, size, mode, mtime)
 
 
-def _tarfile_header(name: str, size: int, mode: int) -> bytes:
+def _tarfile_header(name: str, size: int, mode: int, mtime: int = MTIME) -> bytes:
     import tarfile  # only unusual entries pay for it
 
     info = tarfile.TarInfo(name)
     info.size = size
     info.mode = mode
-    info.mtime = MTIME
+    info.mtime = mtime
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     info.type = tarfile.REGTYPE
@@ -157,20 +166,50 @@ def context_files(context: BuildContext) -> dict[str, bytes]:
     return entries
 
 
-def context_tar_chunks(context: BuildContext) -> Iterator[bytes | memoryview]:
-    """Yield the tar of ``context`` (its Dockerfile and the files ``.dockerignore`` keeps)
-    piece by piece."""
-    entries = context_files(context)
-    executable = set(context.executable)
-    for name in sorted(entries):
-        data = entries[name]
-        yield _header(name, len(data), 0o755 if name in executable else 0o644)
+def files_tar_chunks(
+    files: Mapping[str, bytes], executable: Collection[str] = (), mtime: int = MTIME
+) -> Iterator[bytes | memoryview]:
+    """Yield the tar of ``files`` (normalised relative names → contents) piece by piece:
+    mode 0644, or 0755 for the names in ``executable``; uid/gid 0; ``mtime``."""
+    for name in sorted(files):
+        data = files[name]
+        yield _header(name, len(data), 0o755 if name in executable else 0o644, mtime)
         view = memoryview(data)
         for start in range(0, len(view), CHUNK):
             yield view[start : start + CHUNK]
         if len(data) % BLOCK:
             yield bytes(BLOCK - len(data) % BLOCK)
     yield bytes(2 * BLOCK)  # end-of-archive marker
+
+
+def coalesced(
+    chunks: Iterator[bytes | memoryview], size: int = 64 * 1024
+) -> Iterator[bytes | memoryview]:
+    """``chunks`` with the small ones joined into pieces of about ``size`` bytes (large ones
+    pass through as they are): a tar of many small files is then written with a few large
+    writes instead of three per file."""
+    pending: list[bytes | memoryview] = []
+    held = 0
+    for chunk in chunks:
+        if len(chunk) >= size:
+            if pending:
+                yield b"".join(pending)
+                pending, held = [], 0
+            yield chunk
+            continue
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(pending)
+            pending, held = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def context_tar_chunks(context: BuildContext) -> Iterator[bytes | memoryview]:
+    """Yield the tar of ``context`` (its Dockerfile and the files ``.dockerignore`` keeps)
+    piece by piece."""
+    return files_tar_chunks(context_files(context), frozenset(context.executable))
 
 
 def context_tar_bytes(context: BuildContext) -> bytes:

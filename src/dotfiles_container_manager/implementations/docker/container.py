@@ -33,6 +33,7 @@ from ...core.types import (
 from ..cli import parsing as p
 from ..cli.command import CommandResult, OutputStream
 from ..cli.manager import CLIManager
+from .files import CLIFilesMixin
 from .utils import command_args, filter_args, format_env_vars, private_tempdir, run_args
 
 __all__ = ["DockerContainerManager"]
@@ -102,8 +103,8 @@ _KILL_MARKED = (
 )
 
 
-class DockerContainerManager(CLIManager, ContainerManager):
-    """:class:`ContainerManager` over the docker CLI."""
+class DockerContainerManager(CLIManager, CLIFilesMixin, ContainerManager):
+    """:class:`ContainerManager` over the docker CLI (files and one-shot runs: ``files.py``)."""
 
     kind = "container"
     error = ContainerOperationError

@@ -22,6 +22,7 @@ from ..cli.command import CommandResult, Input
 from ..cli.manager import CLIManager
 from ..cli.progress import run_with_progress
 from ..cli.tarstream import context_tar_chunks
+from .archive import CLIArchiveMixin
 from .utils import filter_args, label_args, private_tempdir
 
 __all__ = ["DockerImageManager"]
@@ -35,8 +36,8 @@ _LISTED_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
 _ID_LINE = re.compile(r"^(?:deleted:\s*)?(sha256:)?([0-9a-f]{64})$", re.IGNORECASE)
 
 
-class DockerImageManager(CLIManager, ImageManager):
-    """:class:`ImageManager` over the docker CLI."""
+class DockerImageManager(CLIManager, CLIArchiveMixin, ImageManager):
+    """:class:`ImageManager` over the docker CLI (archives: ``archive.py``)."""
 
     kind = "image"
     error = ImageError

@@ -23,7 +23,8 @@ _HEALTH_INTERVAL = 30.0
 
 
 class PodmanContainerManager(DockerContainerManager):
-    """Podman's ``ps`` JSON shape, its exec exit codes, and a quick forced remove."""
+    """Podman's ``ps`` JSON shape, its exec exit codes, a quick forced remove, ``cp``
+    without ``-L``, and its events."""
 
     # Without -t 0, `podman rm -f` sends SIGTERM and waits 10 s; docker kills at once.
     force_remove_options = ("-f", "-t", "0")
@@ -37,6 +38,37 @@ class PodmanContainerManager(DockerContainerManager):
         # then deletes its record but never kills it, and its conmon and processes run on
         # for ever. `stop -t 0` kills them first (and is a no-op for a stopped container).
         self._call(["stop", "-t", "0", container], check=False, timeout=timeout)
+
+    # podman's cp has no -L: it always follows a link named as the source.
+    cp_follow_options = ()
+
+    def _container_events(self, container_id: str, since: float) -> set[str]:
+        # podman 4.3 with --until stops reading its events file at the first later event,
+        # and other processes append out of order: read what is there (--stream=false).
+        # Its --since takes whole seconds only.
+        result = self._call(
+            [
+                "events",
+                "--stream=false",
+                "--since",
+                str(int(since) - 1),
+                "--filter",
+                f"container={container_id}",
+                "--format",
+                "{{.Status}}",
+            ],
+            check=False,
+            timeout=min(self._runner.timeout, 30.0),
+        )
+        if result.returncode != 0:
+            return set()
+        return set(self._lines(result))
+
+    @staticmethod
+    def _ends_with_cli_error(stderr: str) -> bool:
+        # podman's own failures of `run` end with one "Error: …" line.
+        lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+        return bool(lines) and lines[-1].startswith("Error: ")
 
     def _list_all_args(self, all: bool) -> builtins.list[str]:
         # `podman ps` hides paused containers; docker shows them. List all, keep the same.

@@ -226,6 +226,15 @@ class PodmanImageManager(DockerImageManager):
         # Like docker's `rmi -f NAME` for an image in use: the name goes, the image stays.
         self._call(["untag", image, image])
 
+    def _save_options(self, images: tuple[str, ...]) -> builtins.list[str]:
+        # Without -m, podman reads the names after the first as more tags of the first.
+        return ["-m"] if len(images) > 1 else []
+
+    @staticmethod
+    def _loaded_reference(ref: str) -> str:
+        # podman prints "localhost/x:1" and resolves "x:1" to it: docker's short form.
+        return p.normalize_reference(ref)
+
     @staticmethod
     def from_inspect(data: Mapping[str, Any]) -> ImageInfo:
         """An :class:`ImageInfo` from one podman ``image inspect`` object: docker's shape, but

@@ -151,6 +151,10 @@ class VolumeMount(Record):
     source: str
     target: str
     read_only: bool
+    #: True when ``source`` was given relative (``./data``) and made absolute against this
+    #: process's working directory: a path on this machine, which a remote engine refuses.
+    #: Not a field: not compared, and ``replace()`` rebuilds from the absolute source.
+    relative_source: bool
 
     def __init__(self, source: str, target: str, read_only: bool = False) -> None:
         v.check_text("VolumeMount.source", source)
@@ -162,11 +166,14 @@ class VolumeMount(Record):
             # newline would end the record.
             if "\n" in value:
                 raise InvalidConfigError(f"VolumeMount.{name}", value, "must not contain a newline")
+        relative = False
         if _is_bind(source):
+            relative = not source.startswith("/")
             source = os.path.abspath(source)
         else:
             v.check_name("VolumeMount.source", source)
         self._init(source, target, read_only)
+        self.__dict__["relative_source"] = relative
 
     @property
     def is_bind(self) -> bool:

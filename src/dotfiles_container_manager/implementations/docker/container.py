@@ -17,6 +17,7 @@ from ...core.exceptions import (
     ContainerConflictError,
     ContainerError,
     ContainerOperationError,
+    InvalidConfigError,
     OutputParseError,
 )
 from ...core.managers.container import ContainerManager
@@ -116,10 +117,24 @@ class DockerContainerManager(CLIManager, ContainerManager):
         r"|failed to initialize",
         re.IGNORECASE,
     )
+    #: The engine's address when it is remote (``ssh://``, ``tcp://``), set by the engine:
+    #: bind sources are then paths on that host, and one given relative to this process's
+    #: working directory is refused.
+    remote_host: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def _create_with(self, verb: list[str], config: RunConfig) -> str:
+        if self.remote_host is not None:
+            for mount in config.volumes:
+                if mount.relative_source:
+                    raise InvalidConfigError(
+                        "VolumeMount.source",
+                        mount.source,
+                        f"was given relative to this machine's working directory, but the "
+                        f"engine at {self.remote_host} is on another host: give an absolute "
+                        "path on that host",
+                    )
         with (
             format_env_vars(config.environment, use_file=config.env_file) as (env_args, env),
             private_tempdir() as tmp,

@@ -151,6 +151,13 @@ def test_docker_reads_a_named_contexts_address_once() -> None:
     assert engine.containers.remote_host == "tcp://build.example:2376"
 
 
+@pytest.mark.parametrize("engine_class", [DockerEngine, PodmanEngine])
+def test_host_and_context_together_are_refused(engine_class: type[DockerEngine]) -> None:
+    with pytest.raises(InvalidConfigError) as caught:
+        engine_class(host="unix:///tmp/x.sock", context="build", runner=FakeRunner())
+    assert caught.value.field == "context"
+
+
 def test_given_host_is_kept() -> None:
     fake = FakeRunner("docker", result(json.dumps(DOCKER_DOC)))
     engine = DockerEngine(host="unix:///tmp/other.sock", runner=fake)

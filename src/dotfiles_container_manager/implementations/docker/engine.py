@@ -12,6 +12,7 @@ from ...core.enums import ContainerRuntime
 from ...core.exceptions import (
     CommandTimeoutError,
     ContainerError,
+    InvalidConfigError,
     OutputParseError,
     RuntimeNotAvailableError,
 )
@@ -90,6 +91,9 @@ class DockerEngine(ContainerEngine):
         self._env = dict(env or {})
         self._address: tuple[str | None, str] | None = None  # (host, its address), once asked
         self.context = None if context is None else v.check_reference("context", context)
+        if host is not None and context is not None:
+            # docker refuses the pair ("conflicting options"); podman would use the context.
+            raise InvalidConfigError("context", context, "cannot be combined with host: give one")
         if runner is None:
             where = [*([self.host_option, host] if host else [])]
             where += [self.context_option, context] if context else []

@@ -158,6 +158,14 @@ def test_host_and_context_together_are_refused(engine_class: type[DockerEngine])
     assert caught.value.field == "context"
 
 
+def test_an_unreadable_context_address_does_not_fail_the_probe() -> None:
+    doc = {**DOCKER_DOC, "Client": {**DOCKER_DOC["Client"], "Context": "build"}}
+    fake = FakeRunner("docker", result(json.dumps(doc)), result("not json"))
+    engine = DockerEngine(runner=fake)
+    assert engine.probe() is engine.runtime
+    assert engine.host is None
+
+
 def test_given_host_is_kept() -> None:
     fake = FakeRunner("docker", result(json.dumps(DOCKER_DOC)))
     engine = DockerEngine(host="unix:///tmp/other.sock", runner=fake)

@@ -98,9 +98,9 @@ class ContainerEngine(ABC):
     def address_for(self, port: PortMapping) -> str:
         """The address to connect to for ``port``, a mapping the engine published (as
         ``inspect`` reports it): its own ``host_ip`` when that names one interface, else
-        :attr:`host_address`. A remote engine's loopback is not this machine's: there the
-        answer is :attr:`host_address` too (reachable only if the port is published on it).
-        """
+        :attr:`host_address`. A remote engine's loopback is not this machine's: a port it
+        published on ``127.0.0.1`` also gives :attr:`host_address`, where it is reachable
+        only if the remote host forwards it (an ssh tunnel, say)."""
         if port.host_ip:
             import ipaddress
 

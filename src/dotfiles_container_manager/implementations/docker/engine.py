@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any, ClassVar
 
 from ...core import validation as v
@@ -206,7 +207,8 @@ class DockerEngine(ContainerEngine):
                 command=[self.command, "version"],
             )
         if answered is self.runtime and self.host is None:
-            self.learn_endpoint(data)
+            with suppress(ContainerError):  # the engine answered: where it is, is a report
+                self.learn_endpoint(data)
         return answered
 
     # ------------------------------------------------------------------ where

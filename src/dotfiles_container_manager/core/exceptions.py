@@ -134,19 +134,11 @@ class RuntimeNotAvailableError(ContainerError):
 
     Attributes:
         runtime: The runtime's name (``"docker"``, ``"podman"``) or the command tried.
-        hint: What to do about it, when the cause is known (also shown in ``str()``).
     """
 
-    def __init__(
-        self, message: str, *, runtime: str, hint: str | None = None, **context: Any
-    ) -> None:
+    def __init__(self, message: str, *, runtime: str, **context: Any) -> None:
         super().__init__(message, **context)
         self.runtime = runtime
-        self.hint = hint
-
-    def __str__(self) -> str:
-        text = super().__str__()
-        return f"{text}\nhint: {self.hint}" if self.hint else text
 
 
 class CommandTimeoutError(ContainerError):

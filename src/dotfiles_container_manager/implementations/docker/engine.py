@@ -184,8 +184,9 @@ class DockerEngine(ContainerEngine):
         try:
             data = self.version_document()
         except RuntimeNotAvailableError as exc:
-            if exc.hint is None:
-                exc.hint = self.connection_hint(exc)
+            # The connection's own cause (which socket, which ssh step) is more specific
+            # than a hint the classifier may have put there.
+            exc.hint = self.connection_hint(exc) or exc.hint
             raise
         except ContainerError as exc:  # a timeout, or a failure the classifier did not know
             raise RuntimeNotAvailableError(

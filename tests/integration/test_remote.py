@@ -282,12 +282,14 @@ def test_build_run_exec_volumes_on_the_second_daemon(
 
 
 def _exec_until(engine: ContainerEngine, container: str, command: list[str]) -> str:
-    """The output of ``command`` once it succeeds (the container's script may still run)."""
+    """The output of ``command`` once it succeeds with some output: the container's script
+    may still run, and podman's remote exec now and then returns an empty stdout for a
+    command that printed (podman#25855, open; seen here once in ~30 runs)."""
     deadline = time.monotonic() + 20
     while True:
         result = engine.containers.exec(container, command)
-        if result.exit_code == 0 or time.monotonic() > deadline:
-            assert result.exit_code == 0, result.stderr
+        if (result.exit_code == 0 and result.stdout) or time.monotonic() > deadline:
+            assert result.exit_code == 0 and result.stdout, result
             return result.stdout
         time.sleep(0.2)
 
@@ -488,8 +490,8 @@ def test_podman_service_by_host(podman2: PodmanService) -> None:
             )
         )
         assert _exec_until(engine, container, ["cat", "/data/out"]) == "hello from the service\n"
-        limits = engine.containers.exec(container, ["grep", "open files", "/proc/1/limits"])
-        assert limits.stdout.split()[3:5] == ["10000", "20000"]  # the container's process
+        limits = _exec_until(engine, container, ["grep", "open files", "/proc/1/limits"])
+        assert limits.split()[3:5] == ["10000", "20000"]  # the container's own process
         assert not local.containers.exists(container)
         mine.networks.append(engine.networks.create(network, labels=LABELS))
         assert local.networks.exists(network)  # shared configuration

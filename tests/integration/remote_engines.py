@@ -83,6 +83,24 @@ def _pipe(producer: list[str], consumer: list[str], *, timeout: float = 300.0) -
         )
 
 
+def _spawn(argv: list[str], log: Path, *, tmp: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start a server in a session of its own, its output in ``log``; ``tmp`` becomes its
+    TMPDIR (a test session's private TMPDIR stays clean)."""
+    env = None
+    if tmp is not None:
+        tmp.mkdir(exist_ok=True)
+        env = {**os.environ, "TMPDIR": str(tmp)}
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
+
+
 def _stop(process: subprocess.Popen[bytes], *, timeout: float = _STOP_TIMEOUT) -> None:
     """SIGTERM, then SIGKILL to the whole process group; always reaped."""
     if process.poll() is None:
@@ -150,20 +168,22 @@ def _answers(argv: list[str]) -> bool:
     return done.returncode == 0
 
 
-# --------------------------------------------------------------------------- second dockerd
-
-
 @dataclass
-class SecondDocker:
-    """A second dockerd: ``host`` is its ``unix://`` address."""
+class SecondEngine:
+    """An engine started here: ``host`` is its ``unix://`` address, which ``command`` reaches
+    with ``host_option`` (docker ``--host``, podman ``--url``)."""
 
     directory: Path
     host: str
-    docker: str
+    command: str
+    host_option: str = "--host"
 
     def cli(self, *args: str, timeout: float = 60.0) -> str:
-        """Run the docker CLI against this daemon (setup and checks, not the library)."""
-        return _run([self.docker, "--host", self.host, *args], timeout=timeout)
+        """Run the CLI against this engine (setup and checks, not the library)."""
+        return _run([self.command, self.host_option, self.host, *args], timeout=timeout)
+
+
+# --------------------------------------------------------------------------- second dockerd
 
 
 def _bridge_users(name: str) -> list[int]:
@@ -189,7 +209,7 @@ def _make_bridge() -> None:
 
 
 @contextlib.contextmanager
-def second_dockerd(base_image: str | None = None, docker: str = "docker") -> Iterator[SecondDocker]:
+def second_dockerd(base_image: str | None = None, docker: str = "docker") -> Iterator[SecondEngine]:
     """A second dockerd with its own socket, data root, exec root, pidfile and bridge
     (``dcmbr2``, no iptables, no masquerading). ``base_image`` is copied from the first
     daemon (``docker save | docker --host … load``: no registry)."""
@@ -205,39 +225,33 @@ def second_dockerd(base_image: str | None = None, docker: str = "docker") -> Ite
     try:
         _make_bridge()
         bridge = True
-        (directory / "tmp").mkdir()
         log = directory / "dockerd.log"
         host = f"unix://{directory}/docker.sock"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [
-                    dockerd,
-                    "--host",
-                    host,
-                    "--data-root",
-                    str(directory / "data"),
-                    "--exec-root",
-                    str(directory / "exec"),
-                    "--pidfile",
-                    str(directory / "docker.pid"),
-                    "--bridge",
-                    BRIDGE,
-                    "--iptables=false",
-                    "--ip-masq=false",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, "TMPDIR": str(directory / "tmp")},
-            )
+        process = _spawn(
+            [
+                dockerd,
+                "--host",
+                host,
+                "--data-root",
+                str(directory / "data"),
+                "--exec-root",
+                str(directory / "exec"),
+                "--pidfile",
+                str(directory / "docker.pid"),
+                "--bridge",
+                BRIDGE,
+                "--iptables=false",
+                "--ip-masq=false",
+            ],
+            log,
+            tmp=directory / "tmp",
+        )
         _wait_until(
             lambda: _answers([cli, "--host", host, "version"]), process, log, "second dockerd"
         )
-        engine = SecondDocker(directory, host, cli)
         if base_image:
             _pipe([cli, "save", base_image], [cli, "--host", host, "load"])
-        yield engine
+        yield SecondEngine(directory, host, cli)
     finally:
         if process is not None:
             if process.poll() is None:
@@ -362,14 +376,7 @@ def ssh_server(remote_env: dict[str, str] | None = None) -> Iterator[SshServer]:
         shim.write_text(f'#!/bin/sh\nexec {ssh} -F {directory / "ssh_config"} "$@"\n')
         shim.chmod(0o755)
         log = directory / "sshd.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [sshd, "-D", "-e", "-f", str(directory / "sshd_config")],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = _spawn([sshd, "-D", "-e", "-f", str(directory / "sshd_config")], log)
 
         def listening() -> bool:
             with socket.socket() as sock:
@@ -390,16 +397,10 @@ def ssh_server(remote_env: dict[str, str] | None = None) -> Iterator[SshServer]:
 
 
 @dataclass
-class PodmanService:
+class PodmanService(SecondEngine):
     """A podman API service with its own storage: ``host`` is its ``unix://`` address."""
 
-    directory: Path
-    host: str
-    podman: str
-
-    def cli(self, *args: str, timeout: float = 60.0) -> str:
-        """Run podman against this service (setup and checks, not the library)."""
-        return _run([self.podman, "--url", self.host, *args], timeout=timeout)
+    host_option: str = "--url"
 
     def reap_exec_helpers(self) -> list[int]:
         """Kill the service's ``conmon`` processes whose container is gone; return their pids.
@@ -434,17 +435,10 @@ def podman_service(
     host = f"unix://{directory}/podman.sock"
     storage = ["--root", str(directory / "root"), "--runroot", str(directory / "run")]
     try:
-        (directory / "tmp").mkdir()
         log = directory / "service.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [cli, *storage, "system", "service", "--time=0", host],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, "TMPDIR": str(directory / "tmp")},
-            )
+        process = _spawn(
+            [cli, *storage, "system", "service", "--time=0", host], log, tmp=directory / "tmp"
+        )
         _wait_until(
             lambda: (
                 (directory / "podman.sock").exists() and _answers([cli, "--url", host, "ps", "-q"])

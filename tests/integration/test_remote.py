@@ -49,7 +49,7 @@ from .remote_engines import (
     SSH_ALIAS_BAD_KEY,
     SSH_ALIAS_UNKNOWN_HOST,
     PodmanService,
-    SecondDocker,
+    SecondEngine,
     SshServer,
     _free_port,
     podman_service,
@@ -121,7 +121,7 @@ def made(engine: ContainerEngine) -> Iterator[Made]:
 
 
 @pytest.fixture(scope="session")
-def dockerd2() -> Iterator[SecondDocker]:
+def dockerd2() -> Iterator[SecondEngine]:
     """The second dockerd, with the base image copied from the first."""
     get_engine("docker")  # the first daemon answers and has the base image
     with _started("a second dockerd", second_dockerd(BASE_IMAGE)) as daemon:
@@ -129,7 +129,7 @@ def dockerd2() -> Iterator[SecondDocker]:
 
 
 @pytest.fixture(scope="session")
-def docker_context(dockerd2: SecondDocker) -> Iterator[tuple[str, dict[str, str]]]:
+def docker_context(dockerd2: SecondEngine) -> Iterator[tuple[str, dict[str, str]]]:
     """A docker context for the second dockerd, in a private DOCKER_CONFIG (``~/.docker``
     untouched): ``(name, env)``. Removed afterwards."""
     home = Path.home() / ".docker"
@@ -139,7 +139,7 @@ def docker_context(dockerd2: SecondDocker) -> Iterator[tuple[str, dict[str, str]
     name = f"dcm-remote-{RUN_ID}"
     try:
         subprocess.run(
-            [dockerd2.docker, "context", "create", name, "--docker", f"host={dockerd2.host}"],
+            [dockerd2.command, "context", "create", name, "--docker", f"host={dockerd2.host}"],
             env={**os.environ, **env},
             capture_output=True,
             check=True,
@@ -148,7 +148,7 @@ def docker_context(dockerd2: SecondDocker) -> Iterator[tuple[str, dict[str, str]
         yield name, env
     finally:
         subprocess.run(
-            [dockerd2.docker, "context", "rm", "-f", name],
+            [dockerd2.command, "context", "rm", "-f", name],
             env={**os.environ, **env},
             capture_output=True,
             timeout=30,
@@ -159,7 +159,7 @@ def docker_context(dockerd2: SecondDocker) -> Iterator[tuple[str, dict[str, str]
 
 
 @pytest.fixture(scope="session")
-def sshd(dockerd2: SecondDocker) -> Iterator[SshServer]:
+def sshd(dockerd2: SecondEngine) -> Iterator[SshServer]:
     """An sshd on loopback whose sessions reach the second dockerd (``DOCKER_HOST`` set by
     the server), so nothing done over ssh lands on the first daemon."""
     with _started("sshd", ssh_server({"DOCKER_HOST": dockerd2.host})) as server:
@@ -180,7 +180,9 @@ def _root_dir(engine: ContainerEngine) -> str:
     return str(engine.info().raw.get("DockerRootDir", ""))
 
 
-def _docker_via(how: str, dockerd2: SecondDocker, docker_context: tuple[str, dict[str, str]]):  # type: ignore[no-untyped-def]
+def _docker_via(
+    how: str, dockerd2: SecondEngine, docker_context: tuple[str, dict[str, str]]
+) -> ContainerEngine:
     if how == "host":
         return ContainerEngineFactory.create("docker", host=dockerd2.host)
     if how == "DOCKER_HOST":
@@ -192,7 +194,7 @@ def _docker_via(how: str, dockerd2: SecondDocker, docker_context: tuple[str, dic
 # --------------------------------------------------------------------------- a second dockerd
 
 
-def test_host_reaches_the_second_daemon(dockerd2: SecondDocker) -> None:
+def test_host_reaches_the_second_daemon(dockerd2: SecondEngine) -> None:
     engine = ContainerEngineFactory.create("docker", host=dockerd2.host)
     assert (engine.host, engine.context) == (dockerd2.host, None)
     assert not engine.is_remote and engine.host_address == "127.0.0.1"
@@ -202,7 +204,7 @@ def test_host_reaches_the_second_daemon(dockerd2: SecondDocker) -> None:
 
 
 def test_docker_host_variable_is_reported(
-    dockerd2: SecondDocker, monkeypatch: pytest.MonkeyPatch
+    dockerd2: SecondEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", dockerd2.host)
     monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
@@ -228,7 +230,7 @@ def test_default_engine_reports_the_default_socket(monkeypatch: pytest.MonkeyPat
 
 
 def test_context_is_reported_with_its_address(
-    dockerd2: SecondDocker, docker_context: tuple[str, dict[str, str]]
+    dockerd2: SecondEngine, docker_context: tuple[str, dict[str, str]]
 ) -> None:
     name, env = docker_context
     engine = ContainerEngineFactory.create("docker", context=name, env=env)
@@ -240,7 +242,7 @@ def test_context_is_reported_with_its_address(
 
 @pytest.mark.parametrize("how", ["host", "DOCKER_HOST", "context"])
 def test_build_run_exec_volumes_on_the_second_daemon(
-    how: str, dockerd2: SecondDocker, docker_context: tuple[str, dict[str, str]]
+    how: str, dockerd2: SecondEngine, docker_context: tuple[str, dict[str, str]]
 ) -> None:
     """Everything lands on the second daemon, nothing on the first."""
     engine = _docker_via(how, dockerd2, docker_context)
@@ -319,7 +321,7 @@ def _serve(engine: ContainerEngine, name: str, **extra: object) -> RunConfig:
     )
 
 
-def test_published_port_is_reached_at_the_engines_address(dockerd2: SecondDocker) -> None:
+def test_published_port_is_reached_at_the_engines_address(dockerd2: SecondEngine) -> None:
     engine = ContainerEngineFactory.create("docker", host=dockerd2.host)
     with engine.containers.running(_serve(engine, _name("web"))) as cid:
         (port,) = engine.containers.inspect(cid).ports
@@ -330,7 +332,7 @@ def test_published_port_is_reached_at_the_engines_address(dockerd2: SecondDocker
 # --------------------------------------------------------------------------- docker over ssh
 
 
-def test_docker_over_ssh(sshd: SshServer, dockerd2: SecondDocker, tmp_path: Path) -> None:
+def test_docker_over_ssh(sshd: SshServer, dockerd2: SecondEngine, tmp_path: Path) -> None:
     """Builds (an in-memory tar), runs and execs travel over the ssh connection; a bind
     source is a path on the engine's host; a relative one is refused."""
     started = time.monotonic()
@@ -377,7 +379,7 @@ def test_docker_over_ssh(sshd: SshServer, dockerd2: SecondDocker, tmp_path: Path
     assert not engine.containers.exists(container)
 
 
-def test_docker_host_variable_over_ssh(sshd: SshServer, dockerd2: SecondDocker) -> None:
+def test_docker_host_variable_over_ssh(sshd: SshServer, dockerd2: SecondEngine) -> None:
     engine = ContainerEngineFactory.create("docker", env={**sshd.env, "DOCKER_HOST": sshd.url()})
     assert engine.host == sshd.url() and engine.is_remote
     assert engine.images.exists(BASE_IMAGE)
@@ -509,7 +511,7 @@ def test_podman_service_by_connection(podman2: PodmanService, tmp_path: Path) ->
     env = {"CONTAINERS_CONF": str(conf)}
     name = f"dcm-remote-{RUN_ID}"
     subprocess.run(
-        [podman2.podman, "system", "connection", "add", name, podman2.host],
+        [podman2.command, "system", "connection", "add", name, podman2.host],
         env={**os.environ, **env},
         capture_output=True,
         check=True,

@@ -36,7 +36,8 @@ PODMAN_REMOTE = {**PODMAN_LOCAL, "Server": PODMAN_LOCAL["Client"]}
 
 
 def test_ulimits_are_normalised_to_soft_hard_pairs() -> None:
-    config = RunConfig("img", ulimits={"nofile": (10000, 20000), "nproc": 1000, "core": [0, 0]})
+    limits = {"nofile": (10000, 20000), "nproc": 1000, "core": [0, 0]}  # a list is a pair too
+    config = RunConfig("img", ulimits=limits)  # type: ignore[arg-type]
     assert config.ulimits == {"nofile": (10000, 20000), "nproc": (1000, 1000), "core": (0, 0)}
     args = run_args(config)
     assert [args[i + 1] for i, a in enumerate(args) if a == "--ulimit"] == [
@@ -128,7 +129,7 @@ def test_ssh_alias_resolves_through_ssh_config(tmp_path: Path) -> None:
 def test_docker_reports_docker_host_from_its_environment() -> None:
     fake = FakeRunner("docker", result(json.dumps(DOCKER_DOC)))
     engine = DockerEngine(env={"DOCKER_HOST": "ssh://me@build"}, runner=fake)
-    assert engine.host is None
+    assert (engine.host, engine.context) == (None, None)  # not probed yet
     engine.probe()
     assert (engine.host, engine.context) == ("ssh://me@build", "default")
     assert engine.is_remote and len(fake.calls) == 1  # no extra call for the default context

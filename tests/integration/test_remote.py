@@ -411,20 +411,20 @@ def test_wrong_ssh_port(sshd: SshServer) -> None:
     port = _free_port()
     error = _refused(runtime="docker", host=f"ssh://root@127.0.0.1:{port}", env=sshd.env)
     assert error.runtime == "docker" and "Connection refused" in error.stderr
-    assert error.hint and "nothing accepts ssh connections" in error.hint
-    assert f"-p {port}" in error.hint
+    assert f"port {port}" in error.stderr
+    assert error.hint and "ssh USER@HOST" in error.hint and "port" in error.hint
 
 
 def test_ssh_login_refused(sshd: SshServer) -> None:
     error = _refused(runtime="docker", host=f"ssh://{SSH_ALIAS_BAD_KEY}", env=sshd.env)
     assert "Permission denied" in error.stderr
-    assert error.hint and "ssh could not log in" in error.hint
+    assert error.hint and "ssh-add" in error.hint
 
 
 def test_ssh_host_key_unknown(sshd: SshServer) -> None:
     error = _refused(runtime="docker", host=f"ssh://{SSH_ALIAS_UNKNOWN_HOST}", env=sshd.env)
     assert "Host key verification failed" in error.stderr
-    assert error.hint and "host key" in error.hint
+    assert error.hint and "known_hosts" in error.hint
 
 
 @pytest.mark.parametrize("runtime", ["docker", "podman"])
@@ -433,13 +433,13 @@ def test_unreachable_socket(runtime: str, tmp_path: Path) -> None:
     missing = f"unix://{tmp_path}/nothing.sock"
     error = _refused(runtime=runtime, host=missing)
     assert error.runtime == runtime and error.stderr
-    assert error.hint and f"no socket at {tmp_path}/nothing.sock" in error.hint
+    assert error.hint and missing in error.hint  # start what should listen there
     # A socket file nobody listens on (a daemon that died)
     path = tmp_path / "stale.sock"
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind(str(path))
     error = _refused(runtime=runtime, host=f"unix://{path}")
-    assert error.hint and "nothing answers" in error.hint
+    assert error.hint and f"unix://{path}" in error.hint
 
 
 @pytest.mark.parametrize("runtime", ["docker", "podman"])

@@ -11,7 +11,6 @@ from ...core import validation as v
 from ...core.base import ContainerEngine
 from ...core.enums import ContainerRuntime
 from ...core.exceptions import (
-    CommandTimeoutError,
     ContainerError,
     InvalidConfigError,
     OutputParseError,
@@ -20,7 +19,7 @@ from ...core.exceptions import (
 from ...core.types import EngineInfo, EngineOptions
 from ..cli import parsing as p
 from ..cli.command import Runner
-from ..cli.connection import connection_hint, ssh_hostname
+from ..cli.connection import ssh_hostname
 from ..cli.errors import ErrorClassifier
 from ..cli.runner import DEFAULT_TIMEOUT, CommandRunner
 from .container import DockerContainerManager
@@ -72,9 +71,8 @@ class DockerEngine(ContainerEngine):
     #: The CLI's options for ``host`` and ``context``.
     host_option: ClassVar[str] = "--host"
     context_option: ClassVar[str] = "--context"
-    #: The environment variables that give the CLI its address and its context.
+    #: The environment variable that gives the CLI its address.
     host_variable: ClassVar[str] = "DOCKER_HOST"
-    context_variable: ClassVar[str] = "DOCKER_CONTEXT"
 
     def __init__(
         self,
@@ -179,20 +177,16 @@ class DockerEngine(ContainerEngine):
 
         When no host was given, what the probe saw sets :attr:`host` and :attr:`context`
         (:meth:`learn_endpoint`). An unreachable engine raises
-        :class:`RuntimeNotAvailableError` with the CLI's message and, when the cause is
-        known, a ``hint``, within the probe's time limit (30 s at most)."""
+        :class:`RuntimeNotAvailableError` with the CLI's message, within the probe's time
+        limit (30 s at most); the factory adds the diagnosis' hint."""
         try:
             data = self.version_document()
-        except RuntimeNotAvailableError as exc:
-            # The connection's own cause (which socket, which ssh step) is more specific
-            # than a hint the classifier may have put there.
-            exc.hint = self.connection_hint(exc) or exc.hint
+        except RuntimeNotAvailableError:
             raise
-        except ContainerError as exc:  # a timeout, or a failure the classifier did not know
+        except ContainerError as exc:
             raise RuntimeNotAvailableError(
                 f"{self.runtime.value} does not answer: {exc.message}",
                 runtime=self.runtime.value,
-                hint=self.connection_hint(exc),
                 command=exc.command,
                 exit_code=exc.exit_code,
                 stderr=exc.stderr,
@@ -240,18 +234,6 @@ class DockerEngine(ContainerEngine):
                 self.host = p.as_str(p.load_json(result)) or None
         self.context = name
         self._where_changed()
-
-    def connection_hint(self, error: ContainerError) -> str | None:
-        """What to do about ``error``, a probe that found the engine unreachable."""
-        text = f"{error.message}\n{error.stderr}"
-        if isinstance(error, CommandTimeoutError):
-            text += "\ntimed out"
-        return connection_hint(
-            self.runtime.value,
-            text,
-            host=self.host or self._variable(self.host_variable),
-            context=self.context or self._variable(self.context_variable),
-        )
 
     def _where_changed(self) -> None:
         # The containers manager refuses relative bind sources on a remote engine.

@@ -30,7 +30,6 @@ class PodmanEngine(DockerEngine):
     host_option = "--url"
     context_option = "--connection"
     host_variable = "CONTAINER_HOST"
-    context_variable = "CONTAINER_CONNECTION"
 
     def learn_endpoint(self, document: Mapping[str, Any]) -> None:
         """Set :attr:`host` and :attr:`context` from what the CLI used for the probe.
@@ -42,7 +41,7 @@ class PodmanEngine(DockerEngine):
         """
         if not p.as_dict(document.get("Server")):
             return
-        name = self.context or self._variable(self.context_variable)
+        name = self.context or self._variable("CONTAINER_CONNECTION")
         if self.context is None and (address := self._variable(self.host_variable)):
             self.host = address
         else:

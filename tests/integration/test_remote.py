@@ -324,7 +324,7 @@ def _serve(engine: ContainerEngine, name: str, **extra: object) -> RunConfig:
 def test_published_port_is_reached_at_the_engines_address(dockerd2: SecondEngine) -> None:
     engine = ContainerEngineFactory.create("docker", host=dockerd2.host)
     with engine.containers.running(_serve(engine, _name("web"))) as cid:
-        (port,) = engine.containers.inspect(cid).ports
+        port = engine.containers.wait_for_port(cid, 8080, timeout=30)
         assert port.host_port is not None
         assert _fetch(engine.address_for(port), port.host_port) == "served\n"
 
@@ -388,7 +388,7 @@ def test_docker_host_variable_over_ssh(sshd: SshServer, dockerd2: SecondEngine) 
 def test_published_port_over_ssh(sshd: SshServer) -> None:
     engine = ContainerEngineFactory.create("docker", host=sshd.url(), env=sshd.env)
     with engine.containers.running(_serve(engine, _name("ssh-web"))) as cid:
-        (port,) = engine.containers.inspect(cid).ports
+        port = engine.containers.wait_for_port(cid, 8080, timeout=30)  # probed over there
         assert port.host_port is not None
         # Published on the engine host's loopback, which is this machine's here only because
         # the "remote" host is this one: address_for gives the engine's host.

@@ -106,6 +106,14 @@ def test_address_for_a_published_port() -> None:
     assert remote.is_remote and not local.is_remote
 
 
+def test_wait_for_port_probes_the_engines_address() -> None:
+    remote = _engine("tcp://build.example:2376")
+    local = _engine(None)
+    published = PortMapping(80, 32768, host_ip="0.0.0.0")  # noqa: S104  (as inspect reports it)
+    assert remote.containers._connect_address(published) == ("build.example", 32768)
+    assert local.containers._connect_address(published) == ("127.0.0.1", 32768)
+
+
 def test_ssh_alias_resolves_through_ssh_config(tmp_path: Path) -> None:
     """``ssh -G`` reads the configuration (no connection): an alias gives its HostName."""
     config = tmp_path / "config"
@@ -148,7 +156,7 @@ def test_docker_reads_a_named_contexts_address_once() -> None:
     assert fake.calls[1].args[:2] == ("context", "inspect") and fake.calls[1].args[-1] == "build"
     engine.probe()
     assert len(fake.calls) == 3  # learnt once
-    assert engine.containers.remote_host == "tcp://build.example:2376"
+    assert engine.containers.engine is engine and engine.is_remote
 
 
 @pytest.mark.parametrize("engine_class", [DockerEngine, PodmanEngine])

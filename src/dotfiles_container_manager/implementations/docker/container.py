@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...core.enums import ContainerState
 from ...core.exceptions import (
@@ -35,6 +35,9 @@ from ..cli import parsing as p
 from ..cli.command import CommandResult, OutputStream
 from ..cli.manager import CLIManager
 from .utils import command_args, filter_args, format_env_vars, private_tempdir, run_args
+
+if TYPE_CHECKING:
+    from ...core.base import ContainerEngine
 
 __all__ = ["DockerContainerManager"]
 
@@ -117,22 +120,30 @@ class DockerContainerManager(CLIManager, ContainerManager):
         r"|failed to initialize",
         re.IGNORECASE,
     )
-    #: The engine's address when it is remote (``ssh://``, ``tcp://``), set by the engine:
-    #: bind sources are then paths on that host, and one given relative to this process's
-    #: working directory is refused.
-    remote_host: str | None = None
+    #: The engine these containers run on, set by the engine: where it is decides what a
+    #: bind source names (a remote engine refuses one relative to this machine's working
+    #: directory) and where a published port is reached (``wait_for_port``).
+    engine: ContainerEngine | None = None
+
+    def _connect_address(self, mapping: PortMapping) -> tuple[str, int]:
+        """Where a published port is reached from here: the engine's
+        :meth:`~ContainerEngine.address_for` (the engine's host for ``ssh://`` and
+        ``tcp://`` engines)."""
+        if self.engine is None or mapping.host_port is None:
+            return super()._connect_address(mapping)
+        return self.engine.address_for(mapping), mapping.host_port
 
     # ------------------------------------------------------------------ lifecycle
 
     def _create_with(self, verb: list[str], config: RunConfig) -> str:
-        if self.remote_host is not None:
+        if self.engine is not None and self.engine.is_remote:
             for mount in config.volumes:
                 if mount.relative_source:
                     raise InvalidConfigError(
                         "VolumeMount.source",
                         mount.source,
                         f"was given relative to this machine's working directory, but the "
-                        f"engine at {self.remote_host} is on another host: give an absolute "
+                        f"engine at {self.engine.host} is on another host: give an absolute "
                         "path on that host",
                     )
         with (

@@ -110,7 +110,7 @@ class DockerEngine(ContainerEngine):
         self._containers = self.container_manager_class(runner)
         self._volumes = self.volume_manager_class(runner)
         self._networks = self.network_manager_class(runner)
-        self._where_changed()
+        self._containers.engine = self  # where the engine is decides bind sources and ports
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> DockerEngine:
@@ -233,11 +233,6 @@ class DockerEngine(ContainerEngine):
             if result.returncode == 0:
                 self.host = p.as_str(p.load_json(result)) or None
         self.context = name
-        self._where_changed()
-
-    def _where_changed(self) -> None:
-        # The containers manager refuses relative bind sources on a remote engine.
-        self._containers.remote_host = self.host if self.is_remote else None
 
     @property
     def host_address(self) -> str:

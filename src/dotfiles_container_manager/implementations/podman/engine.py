@@ -57,7 +57,6 @@ class PodmanEngine(DockerEngine):
                     name = p.as_str(row.get("Name")) or name
                     break
             self.context = name
-        self._where_changed()
 
     @staticmethod
     def server_version(data: Mapping[str, Any]) -> str:

@@ -37,6 +37,7 @@ from dotfiles_container_manager import (
     ContainerError,
     InvalidConfigError,
     PortMapping,
+    ProgressEvent,
     RunConfig,
     RuntimeNotAvailableError,
     VolumeMount,
@@ -333,8 +334,9 @@ def test_published_port_is_reached_at_the_engines_address(dockerd2: SecondEngine
 
 
 def test_docker_over_ssh(sshd: SshServer, dockerd2: SecondEngine, tmp_path: Path) -> None:
-    """Builds (an in-memory tar), runs and execs travel over the ssh connection; a bind
-    source is a path on the engine's host; a relative one is refused."""
+    """Builds (an in-memory tar, with progress), runs, log streams and execs travel over the
+    ssh connection; a bind source is a path on the engine's host; a relative one is
+    refused."""
     started = time.monotonic()
     engine = ContainerEngineFactory.create("docker", host=sshd.url(), env=sshd.env)
     assert time.monotonic() - started < QUICK
@@ -346,6 +348,7 @@ def test_docker_over_ssh(sshd: SshServer, dockerd2: SecondEngine, tmp_path: Path
     image, container = _name("ssh-img") + ":1", _name("ssh-c")
     (tmp_path / "on-host.txt").write_text("a file on the engine's host\n")
     with made(engine) as mine:
+        events: list[ProgressEvent] = []
         engine.images.build(
             BuildContext(
                 "FROM dcm-test-base:latest\nCOPY big.bin /big.bin\n",
@@ -353,8 +356,12 @@ def test_docker_over_ssh(sshd: SshServer, dockerd2: SecondEngine, tmp_path: Path
                 labels=LABELS,
             ),
             image,
+            progress=events.append,
         )
         mine.images.append(image)
+        steps = {(e.step, e.total_steps) for e in events if e.step is not None}
+        total = max(t or 0 for _, t in steps)
+        assert total >= 2 and {s for s, _ in steps} == set(range(1, total + 1))
         with pytest.raises(InvalidConfigError) as refused:
             engine.containers.run(
                 RunConfig(image, volumes=[VolumeMount("./data", "/data")], labels=LABELS)
@@ -365,12 +372,13 @@ def test_docker_over_ssh(sshd: SshServer, dockerd2: SecondEngine, tmp_path: Path
                 RunConfig(
                     image,
                     name=container,
-                    command=["sleep", "300"],
+                    command=["sh", "-c", "echo ready over ssh; exec sleep 300"],
                     volumes=[VolumeMount(str(tmp_path), "/host", read_only=True)],
                     labels=LABELS,
                 )
             )
         )
+        assert engine.containers.wait_for_log(container, "ready", timeout=30) == ("ready over ssh")
         size = engine.containers.exec(container, ["sh", "-c", "wc -c < /big.bin"])
         assert size.stdout.strip() == str(2 * 1024 * 1024)
         on_host = engine.containers.exec(container, ["cat", "/host/on-host.txt"])

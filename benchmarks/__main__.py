@@ -27,6 +27,8 @@ from .findings import findings
 from .imports import measure_imports
 from .overhead import count_processes, measure_overhead, measure_spawn, setup_fixture
 from .peers import measure_peers
+from .remote import NAME as REMOTE
+from .remote import measure_remote
 from .report import Results, render
 from .streaming import measure_streaming
 
@@ -51,6 +53,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
     parser.add_argument("--analysis", type=Path, help="markdown put under 'Findings'")
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="also the reads against a second dockerd's socket (root; about 60 s more)",
+    )
     return parser.parse_args(argv)
 
 
@@ -144,6 +151,17 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as exc:
                     traceback.print_exc()
                     results.errors.append(f"{runtime.name}: {type(exc).__name__}: {exc}")
+            docker = next((r for r in runtimes if r.name == "docker"), None)
+            if args.remote and docker is not None:
+                try:
+                    results.overhead[REMOTE] = measure_remote(
+                        docker, rounds=8 if args.quick else 30, deadline=elapsed() + 60
+                    )
+                except KeyboardInterrupt:
+                    raise
+                except Exception as exc:
+                    traceback.print_exc()
+                    results.errors.append(f"{REMOTE}: {type(exc).__name__}: {exc}")
     except KeyboardInterrupt:
         interrupted = True
         progress("interrupted: cleaning up")

@@ -53,13 +53,16 @@ class Runtime:
     force_rm: tuple[str, ...] = ("-f",)
     version: str = ""
     created: list[str] = field(default_factory=list)
+    #: Another engine's address (``--host``): every call, raw or through the library, goes
+    #: there (the remote benchmark's second dockerd).
+    host: str | None = None
 
     def cmd(
         self, *args: str, check: bool = True, timeout: float = 120.0
     ) -> subprocess.CompletedProcess[str]:
         """Run the CLI raw and capture its output as text."""
         return subprocess.run(
-            [self.cli, *args],
+            [self.cli, *(("--host", self.host) if self.host else ()), *args],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

@@ -246,7 +246,7 @@ def measure_overhead(
     runtime: Runtime, fixture: Fixture, rounds: int, deadline: float
 ) -> list[OpResult]:
     """Library vs runner-only vs raw ``subprocess.run``, interleaved, medians."""
-    engine = as_docker(ContainerEngineFactory.create(runtime.name))
+    engine = as_docker(ContainerEngineFactory.create(runtime.name, host=runtime.host))
     groups: list[list[tuple[str, Callable[[], object]]]] = []
     recorded: dict[str, tuple[list[Call], list[CommandResult]]] = {}
     ops = operations(engine, fixture)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
+from . import endpoint
 from .enums import ContainerRuntime
 from .exceptions import ContainerError
 from .managers import ContainerManager, ImageManager, NetworkManager, VolumeManager
-from .types import EngineInfo, EngineOptions
+from .types import EngineInfo, EngineOptions, PortMapping
 
 __all__ = ["ContainerEngine"]
 
@@ -28,10 +29,13 @@ class ContainerEngine(ABC):
     runtime: ClassVar[ContainerRuntime]
     #: The CLI this engine runs (as given: a name on PATH or a path); "" when it runs none.
     command: str = ""
-    #: The engine's address when one was given (docker ``--host``, podman ``--url``), else
-    #: None: the CLI's own environment and default context decide.
+    #: The engine's address: the one given (docker ``--host``, podman ``--url``), else the
+    #: one the CLI's environment and default context chose, as the probe saw it. None for an
+    #: engine that has no address (local podman) or was not probed yet.
     host: str | None = None
-    #: The named context (docker ``--context``) or connection (podman ``--connection``).
+    #: The named context (docker ``--context``) or connection (podman ``--connection``): the
+    #: one given, else the one in force when the probe ran (docker's is ``"default"`` unless
+    #: another is selected). None when none is used.
     context: str | None = None
 
     @classmethod
@@ -78,6 +82,32 @@ class ContainerEngine(ABC):
         except ContainerError:
             return False
         return True
+
+    @property
+    def is_remote(self) -> bool:
+        """True when the engine is reached over the network (``ssh://``, ``tcp://``): bind
+        mount sources are paths on that host, and published ports bind there."""
+        return endpoint.is_remote(self.host)
+
+    @property
+    def host_address(self) -> str:
+        """The address at which this engine's published ports are reached from here: the
+        engine's host for ``ssh://`` and ``tcp://`` engines, ``127.0.0.1`` for local ones."""
+        return endpoint.host_address(self.host)
+
+    def address_for(self, port: PortMapping) -> str:
+        """The address to connect to for ``port``, a mapping the engine published (as
+        ``inspect`` reports it): its own ``host_ip`` when that names one interface, else
+        :attr:`host_address`. A remote engine's loopback is not this machine's: a port it
+        published on ``127.0.0.1`` also gives :attr:`host_address`, where it is reachable
+        only if the remote host forwards it (an ssh tunnel, say)."""
+        if port.host_ip:
+            import ipaddress
+
+            ip = ipaddress.ip_address(port.host_ip)
+            if not ip.is_unspecified and not (ip.is_loopback and self.is_remote):
+                return port.host_ip
+        return self.host_address
 
     @abstractmethod
     def version(self) -> str:

@@ -151,6 +151,10 @@ class VolumeMount(Record):
     source: str
     target: str
     read_only: bool
+    #: True when ``source`` was given relative (``./data``) and made absolute against this
+    #: process's working directory: a path on this machine, which a remote engine refuses.
+    #: Not a field: not compared, and ``replace()`` rebuilds from the absolute source.
+    relative_source: bool
 
     def __init__(self, source: str, target: str, read_only: bool = False) -> None:
         v.check_text("VolumeMount.source", source)
@@ -162,11 +166,14 @@ class VolumeMount(Record):
             # newline would end the record.
             if "\n" in value:
                 raise InvalidConfigError(f"VolumeMount.{name}", value, "must not contain a newline")
+        relative = False
         if _is_bind(source):
+            relative = not source.startswith("/")
             source = os.path.abspath(source)
         else:
             v.check_name("VolumeMount.source", source)
         self._init(source, target, read_only)
+        self.__dict__["relative_source"] = relative
 
     @property
     def is_bind(self) -> bool:
@@ -287,6 +294,54 @@ class BuildContext(Record):
         return len(self.dockerfile.encode("utf-8")) + sum(len(d) for d in self.files.values())
 
 
+#: The ``--ulimit`` names both CLIs accept (the resources of setrlimit(2)).
+ULIMIT_NAMES = frozenset(
+    {
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    }
+)
+
+
+def _check_ulimits(name: str, ulimits: object) -> dict[str, tuple[int, int]]:
+    """``{"nofile": 1024}`` or ``{"nofile": (1024, 4096)}`` as ``{name: (soft, hard)}``."""
+    items = getattr(ulimits, "items", None)  # a Mapping (collections.abc not imported here)
+    if not callable(items):
+        raise InvalidConfigError(name, ulimits, "must be a mapping of limit name to value(s)")
+    result: dict[str, tuple[int, int]] = {}
+    for key, value in items():
+        if key not in ULIMIT_NAMES:
+            raise InvalidConfigError(
+                f"{name} key", key, f"must be one of {', '.join(sorted(ULIMIT_NAMES))}"
+            )
+        pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+        if len(pair) != 2 or not all(
+            isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**63 for x in pair
+        ):
+            raise InvalidConfigError(
+                f"{name}[{key}]", value, "must be an integer >= 0 or a (soft, hard) pair of them"
+            )
+        if pair[0] > pair[1]:
+            raise InvalidConfigError(
+                f"{name}[{key}]", value, "the soft limit must not exceed the hard limit"
+            )
+        result[key] = (pair[0], pair[1])
+    return result
+
+
 class HealthCheck(Record):
     """A container health check (``--health-cmd`` and its timing options).
 
@@ -371,6 +426,7 @@ class RunConfig(Record):
         "stop_timeout",
         "healthcheck",
         "env_file",
+        "ulimits",
     )
     image: str
     name: str | None
@@ -409,6 +465,10 @@ class RunConfig(Record):
     #: Pass the whole environment through a private 0600 env-file instead (large
     #: environments; values must not contain newlines). The file is always removed.
     env_file: bool
+    #: Resource limits (``--ulimit``): ``{"nofile": 1024}`` sets soft and hard alike,
+    #: ``{"nofile": (1024, 4096)}`` gives (soft, hard). Names: :data:`ULIMIT_NAMES`.
+    #: Stored as ``{name: (soft, hard)}``.
+    ulimits: Mapping[str, int | tuple[int, int]]
 
     def __init__(
         self,
@@ -443,6 +503,7 @@ class RunConfig(Record):
         stop_timeout: int | None = None,
         healthcheck: str | HealthCheck | None = None,
         env_file: bool = False,
+        ulimits: Mapping[str, int | tuple[int, int]] = _EMPTY,
     ) -> None:
         self._init(
             image,
@@ -476,6 +537,7 @@ class RunConfig(Record):
             stop_timeout,
             healthcheck,
             env_file,
+            ulimits,
         )
         self.__post_init__()
 
@@ -499,6 +561,7 @@ class RunConfig(Record):
                     )
         _set(self, "volumes", self._typed_tuple("volumes", self.volumes, VolumeMount))
         _set(self, "ports", self._typed_tuple("ports", self.ports, PortMapping))
+        _set(self, "ulimits", _check_ulimits("RunConfig.ulimits", self.ulimits))
         if self.network is not None:
             v.check_reference("RunConfig.network", self.network)
         _set(self, "labels", v.check_labels("RunConfig.labels", self.labels))

@@ -51,7 +51,7 @@ class ErrorClassifier:
     unavailable: tuple[str, ...] = (
         r"cannot connect to the docker daemon",
         r"permission denied while trying to connect to the docker daemon",
-        r"failed to initialize: unable to resolve docker endpoint",
+        r"unable to resolve docker endpoint",  # an unknown context (20.10: no prefix)
         r"error during connect",
         # The OCI runtime cannot start any container (podman's rc 126 on hosts whose hard
         # rlimits are below its defaults; crun on a hybrid cgroup layout).

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...core.enums import ContainerState
 from ...core.exceptions import (
@@ -17,6 +17,7 @@ from ...core.exceptions import (
     ContainerConflictError,
     ContainerError,
     ContainerOperationError,
+    InvalidConfigError,
     OutputParseError,
 )
 from ...core.managers.container import ContainerManager
@@ -35,6 +36,9 @@ from ..cli.command import CommandResult, OutputStream
 from ..cli.manager import CLIManager
 from .files import CLIFilesMixin
 from .utils import command_args, filter_args, format_env_vars, private_tempdir, run_args
+
+if TYPE_CHECKING:
+    from ...core.base import ContainerEngine
 
 __all__ = ["DockerContainerManager"]
 
@@ -117,10 +121,32 @@ class DockerContainerManager(CLIManager, CLIFilesMixin, ContainerManager):
         r"|failed to initialize",
         re.IGNORECASE,
     )
+    #: The engine these containers run on, set by the engine: where it is decides what a
+    #: bind source names (a remote engine refuses one relative to this machine's working
+    #: directory) and where a published port is reached (``wait_for_port``).
+    engine: ContainerEngine | None = None
+
+    def _connect_address(self, mapping: PortMapping) -> tuple[str, int]:
+        """Where a published port is reached from here: the engine's
+        :meth:`~ContainerEngine.address_for` (the engine's host for ``ssh://`` and
+        ``tcp://`` engines)."""
+        if self.engine is None or mapping.host_port is None:
+            return super()._connect_address(mapping)
+        return self.engine.address_for(mapping), mapping.host_port
 
     # ------------------------------------------------------------------ lifecycle
 
     def _create_with(self, verb: list[str], config: RunConfig) -> str:
+        if self.engine is not None and self.engine.is_remote:
+            for mount in config.volumes:
+                if mount.relative_source:
+                    raise InvalidConfigError(
+                        "VolumeMount.source",
+                        mount.source,
+                        f"was given relative to this machine's working directory, but the "
+                        f"engine at {self.engine.host} is on another host: give an absolute "
+                        "path on that host",
+                    )
         with (
             format_env_vars(config.environment, use_file=config.env_file) as (env_args, env),
             private_tempdir() as tmp,

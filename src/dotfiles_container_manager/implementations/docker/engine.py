@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any, ClassVar
 
 from ...core import validation as v
 from ...core.base import ContainerEngine
 from ...core.enums import ContainerRuntime
-from ...core.exceptions import ContainerError, OutputParseError, RuntimeNotAvailableError
+from ...core.exceptions import (
+    ContainerError,
+    InvalidConfigError,
+    OutputParseError,
+    RuntimeNotAvailableError,
+)
 from ...core.types import EngineInfo, EngineOptions
 from ..cli import parsing as p
 from ..cli.command import Runner
+from ..cli.connection import ssh_hostname
 from ..cli.errors import ErrorClassifier
 from ..cli.runner import DEFAULT_TIMEOUT, CommandRunner
 from .container import DockerContainerManager
@@ -30,6 +38,9 @@ def is_podman_document(document: Mapping[str, Any]) -> bool:
     # podman: "APIVersion", "OsArch", "BuiltTime"; docker: "ApiVersion", "Os", "Arch".
     return "OsArch" in client or "BuiltTime" in client or "APIVersion" in client
 
+
+#: Where the docker CLI goes when neither a host, DOCKER_HOST nor a context says otherwise.
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 # docker's info prints `uname -m`; podman (and image metadata) use Go's names.
 _GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
@@ -60,6 +71,8 @@ class DockerEngine(ContainerEngine):
     #: The CLI's options for ``host`` and ``context``.
     host_option: ClassVar[str] = "--host"
     context_option: ClassVar[str] = "--context"
+    #: The environment variable that gives the CLI its address.
+    host_variable: ClassVar[str] = "DOCKER_HOST"
 
     def __init__(
         self,
@@ -74,7 +87,12 @@ class DockerEngine(ContainerEngine):
     ) -> None:
         self.command = command or self.runtime.value
         self.host = None if host is None else v.check_reference("host", host)
+        self._env = dict(env or {})
+        self._address: tuple[str | None, str] | None = None  # (host, its address), once asked
         self.context = None if context is None else v.check_reference("context", context)
+        if host is not None and context is not None:
+            # docker refuses the pair ("conflicting options"); podman would use the context.
+            raise InvalidConfigError("context", context, "cannot be combined with host: give one")
         if runner is None:
             where = [*([self.host_option, host] if host else [])]
             where += [self.context_option, context] if context else []
@@ -92,6 +110,7 @@ class DockerEngine(ContainerEngine):
         self._containers = self.container_manager_class(runner)
         self._volumes = self.volume_manager_class(runner)
         self._networks = self.network_manager_class(runner)
+        self._containers.engine = self  # where the engine is decides bind sources and ports
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> DockerEngine:
@@ -154,7 +173,12 @@ class DockerEngine(ContainerEngine):
 
     def probe(self) -> ContainerRuntime:
         """One ``version`` call: the server must answer with a version. Podman's document
-        (also behind a ``docker`` command) has a ``Client`` of its own shape."""
+        (also behind a ``docker`` command) has a ``Client`` of its own shape.
+
+        When no host was given, what the probe saw sets :attr:`host` and :attr:`context`
+        (:meth:`learn_endpoint`). An unreachable engine raises
+        :class:`RuntimeNotAvailableError` with the CLI's message, within the probe's time
+        limit (30 s at most); the factory adds the diagnosis' hint."""
         try:
             data = self.version_document()
         except RuntimeNotAvailableError:
@@ -168,14 +192,59 @@ class DockerEngine(ContainerEngine):
                 stderr=exc.stderr,
             ) from exc
         if is_podman_document(data):
-            return ContainerRuntime.PODMAN
-        if not self.server_version(data):
+            answered = ContainerRuntime.PODMAN
+        elif self.server_version(data):
+            answered = ContainerRuntime.DOCKER
+        else:
             raise RuntimeNotAvailableError(
                 f"{self.runtime.value} server did not report a version",
                 runtime=self.runtime.value,
                 command=[self.command, "version"],
             )
-        return ContainerRuntime.DOCKER
+        if answered is self.runtime and self.host is None:
+            with suppress(ContainerError):  # the engine answered: where it is, is a report
+                self.learn_endpoint(data)
+        return answered
+
+    # ------------------------------------------------------------------ where
+
+    def _variable(self, name: str) -> str | None:
+        """An environment variable as the CLI sees it (the engine's ``env`` first)."""
+        value = self._env[name] if name in self._env else os.environ.get(name)
+        return value or None
+
+    def learn_endpoint(self, document: Mapping[str, Any]) -> None:
+        """Set :attr:`host` and :attr:`context` from what the CLI used for the probe.
+
+        docker names the context in force in its ``version`` document: ``"default"`` is
+        ``DOCKER_HOST`` or the default socket (no further call); another context's address is
+        read with one ``context inspect`` call, made here once.
+        """
+        name = self.context or p.as_str(p.as_dict(document.get("Client")).get("Context"))
+        name = name or "default"
+        if name == "default":
+            self.host = self._variable(self.host_variable) or DEFAULT_DOCKER_HOST
+        else:
+            result = self.runner.run(
+                ["context", "inspect", "--format", "{{json .Endpoints.docker.Host}}", name],
+                check=False,
+                timeout=min(self.runner.timeout, 30.0),
+            )
+            if result.returncode == 0:
+                self.host = p.as_str(p.load_json(result)) or None
+        self.context = name
+
+    @property
+    def host_address(self) -> str:
+        """The address at which published ports are reached from here (see
+        :attr:`ContainerEngine.host_address`). An ``ssh://`` host that is an alias of the
+        ssh configuration is resolved with ``ssh -G`` (no connection; once per host)."""
+        if self._address is None or self._address[0] != self.host:
+            address = super().host_address
+            if self.host is not None and self.host.lower().startswith("ssh://"):
+                address = ssh_hostname(self.host, self._env) or address
+            self._address = (self.host, address)
+        return self._address[1]
 
     def version(self) -> str:
         """The server version."""

@@ -246,6 +246,9 @@ def run_args(config: RunConfig) -> list[str]:
         args += ["--add-host", f"{host}:{ip}"]
     for path in config.tmpfs:
         args += ["--tmpfs", path]
+    for name, limit in config.ulimits.items():
+        soft, hard = limit if isinstance(limit, tuple) else (limit, limit)
+        args += ["--ulimit", f"{name}={soft}:{hard}"]
     for cap in config.cap_add:
         args += ["--cap-add", cap]
     for cap in config.cap_drop:

@@ -29,6 +29,34 @@ class PodmanEngine(DockerEngine):
     classifier_class = PodmanErrorClassifier
     host_option = "--url"
     context_option = "--connection"
+    host_variable = "CONTAINER_HOST"
+
+    def learn_endpoint(self, document: Mapping[str, Any]) -> None:
+        """Set :attr:`host` and :attr:`context` from what the CLI used for the probe.
+
+        A ``version`` document without ``Server`` is the local engine: no address, no
+        connection (both stay None). A remote one was reached through ``CONTAINER_HOST``,
+        else a connection (the one given, ``CONTAINER_CONNECTION``, or the default), whose
+        address one ``system connection list`` call reads, here, once.
+        """
+        if not p.as_dict(document.get("Server")):
+            return
+        name = self.context or self._variable("CONTAINER_CONNECTION")
+        if self.context is None and (address := self._variable(self.host_variable)):
+            self.host = address
+        else:
+            result = self.runner.run(
+                ["system", "connection", "list", "--format", "json"],
+                check=False,
+                timeout=min(self.runner.timeout, 30.0),
+            )
+            rows = p.as_list(p.load_json(result)) if result.returncode == 0 else []
+            for row in map(p.as_dict, rows):
+                if row.get("Name") == name if name else row.get("Default") is True:
+                    self.host = p.as_str(row.get("URI")) or None
+                    name = p.as_str(row.get("Name")) or name
+                    break
+            self.context = name
 
     @staticmethod
     def server_version(data: Mapping[str, Any]) -> str:

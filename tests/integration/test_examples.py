@@ -24,6 +24,7 @@ RUNS: dict[str, tuple[list[str], str]] = {
     "quickstart.py": ([], "quickstart ok"),
     "contract_tour.py": ([BASE_IMAGE], "tour ok"),
     "build_with_progress.py": ([BASE_IMAGE], "removed dcm-"),
+    "devenv.py": ([BASE_IMAGE], "devenv ok"),
 }
 
 

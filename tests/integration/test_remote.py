@@ -334,9 +334,9 @@ def test_published_port_is_reached_at_the_engines_address(dockerd2: SecondEngine
 
 
 def test_docker_over_ssh(sshd: SshServer, dockerd2: SecondEngine, tmp_path: Path) -> None:
-    """Builds (an in-memory tar, with progress), runs, log streams and execs travel over the
-    ssh connection; a bind source is a path on the engine's host; a relative one is
-    refused."""
+    """Builds (an in-memory tar, with progress), runs, log streams, execs, file copies and
+    run_once travel over the ssh connection; a bind source is a path on the engine's host;
+    a relative one is refused."""
     started = time.monotonic()
     engine = ContainerEngineFactory.create("docker", host=sshd.url(), env=sshd.env)
     assert time.monotonic() - started < QUICK
@@ -383,6 +383,18 @@ def test_docker_over_ssh(sshd: SshServer, dockerd2: SecondEngine, tmp_path: Path
         assert size.stdout.strip() == str(2 * 1024 * 1024)
         on_host = engine.containers.exec(container, ["cat", "/host/on-host.txt"])
         assert on_host.stdout == "a file on the engine's host\n"
+        # in-memory tars both ways, and a copy out to this machine, over the connection
+        payload = os.urandom(256 * 1024)
+        engine.containers.put_files(container, "/tmp", {"drop/b.bin": payload, "drop/c.txt": "hi"})
+        assert engine.containers.get_file(container, "/tmp/drop/b.bin") == payload
+        (tmp_path / "out").mkdir()
+        engine.containers.copy_from(container, "/tmp/drop", tmp_path / "out")
+        assert (tmp_path / "out" / "drop" / "c.txt").read_text() == "hi"
+        once = engine.containers.run_once(
+            RunConfig(image, command=["sh", "-c", "cat; echo err >&2; exit 3"], labels=LABELS),
+            input=b"in over ssh",
+        )
+        assert (once.exit_code, once.stdout, once.stderr) == (3, "in over ssh", "err\n")
         assert not first.images.exists(image) and not first.containers.exists(container)
     assert not engine.containers.exists(container)
 
@@ -465,7 +477,7 @@ def test_unknown_context(runtime: str, tmp_path: Path) -> None:
 
 def test_podman_service_by_host(podman2: PodmanService) -> None:
     """Images and volumes are the service's own; build, run (with the ulimits this machine
-    needs), exec there. Networks are shared configuration."""
+    needs), exec and file copies there. Networks are shared configuration."""
     local = get_engine("podman")
     engine = ContainerEngineFactory.create("podman", host=podman2.host)
     assert (engine.host, engine.context) == (podman2.host, None)
@@ -502,6 +514,9 @@ def test_podman_service_by_host(podman2: PodmanService) -> None:
         assert _exec_until(engine, container, ["cat", "/data/out"]) == "hello from the service\n"
         limits = _exec_until(engine, container, ["grep", "open files", "/proc/1/limits"])
         assert limits.split()[3:5] == ["10000", "20000"]  # the container's own process
+        payload = os.urandom(64 * 1024)
+        engine.containers.put_files(container, "/tmp", {"p.bin": payload})
+        assert engine.containers.get_file(container, "/tmp/p.bin") == payload
         assert not local.containers.exists(container)
         mine.networks.append(engine.networks.create(network, labels=LABELS))
         assert local.networks.exists(network)  # shared configuration

@@ -318,7 +318,8 @@ def _settled(container_id: str, token: str, settle: float = 5.0) -> list[str]:
 
 def test_exec_that_times_out_leaves_no_process(engine: ContainerEngine, res: Resources) -> None:
     cid = engine.containers.run(res.config(name=res.name("exec"), detach=True))
-    seconds = str(300 + os.getpid() % 500)  # unique enough to tell our sleeps apart
+    # Never 300: the container's own main process is `sleep 300` (res.config's default).
+    seconds = str(1000 + os.getpid() % 500)  # unique enough to tell our sleeps apart
     try:
         # A tree: the shell, a background sleep and a foreground one.
         command = ["sh", "-c", f"sleep {seconds} & sleep {seconds}; echo done"]
@@ -353,7 +354,7 @@ def test_exec_that_times_out_in_an_image_without_sh_leaves_its_command(
         cid = engine.containers.run(
             res.config(image=image, command=["/busybox", "sleep", "600"], detach=True)
         )
-        seconds = str(300 + os.getpid() % 500)
+        seconds = str(1000 + os.getpid() % 500)
         assert engine.containers.exec(cid, ["sh", "-c", "true"]).exit_code == 127  # no sh
         with pytest.raises(CommandTimeoutError):
             engine.containers.exec(cid, ["/busybox", "sleep", seconds], timeout=2)

@@ -111,6 +111,40 @@ def test_output_exit_code_and_command(tmp_path: Path) -> None:
     assert_reaped(read_pid(pidfile))
 
 
+def test_the_child_starts_as_popen_would(tmp_path: Path) -> None:
+    """What spawn.py keeps of Popen: SIGPIPE and SIGXFSZ at their default actions (Python
+    ignores SIGPIPE), a session of its own, and no descriptor beyond 0, 1 and 2, even one
+    this process made inheritable."""
+    cli = make_cli(
+        tmp_path,
+        # ls first, into a file: a command substitution would add bash's own pipe.
+        'ls /proc/$$/fd > "$0.fds"; grep -E "^SigIgn" /proc/$$/status;'
+        ' echo "sid $(cut -d" " -f6 /proc/$$/stat)"; echo fds $(sort -n "$0.fds")',
+    )
+    inheritable, other = os.pipe()
+    os.set_inheritable(other, True)
+    try:
+        assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN  # what the child must undo
+        lines = make_runner(cli).run([]).stdout_text.splitlines()
+    finally:
+        os.close(inheritable)
+        os.close(other)
+    ignored = int(lines[0].split()[1], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1))
+    assert not ignored & (1 << (signal.SIGXFSZ - 1))
+    assert int(lines[1].split()[1]) != os.getsid(0)  # its own session
+    # 255 is bash's own copy of the script; nothing of this process is inherited (not the
+    # pipe made inheritable above, nor what this process itself inherited).
+    assert lines[2].split()[1:] in (["0", "1", "2"], ["0", "1", "2", "255"])
+
+
+def test_merged_stderr_comes_on_stdout_in_order(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, "echo one; echo two >&2; echo three")
+    result = make_runner(cli).run([], merge_stderr=True)
+    assert result.stdout_text == "one\ntwo\nthree\n"
+    assert result.stderr == b""
+
+
 def test_executable_is_resolved_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_cli(tmp_path, "echo hi\n", name="fakedocker")
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")

@@ -9,7 +9,6 @@ the engine's published ports are.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 
 from ...core import endpoint
@@ -25,6 +24,8 @@ def ssh_hostname(url: str, env: Mapping[str, str] | None = None) -> str | None:
     if name is None:
         return None
     environ = {**os.environ, **env} if env else None
+    import subprocess  # here: only ssh engines pay for it (the runner does without it)
+
     try:
         result = subprocess.run(
             ["ssh", "-G", name],

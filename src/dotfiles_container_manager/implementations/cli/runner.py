@@ -4,9 +4,9 @@ Every call, collected (:meth:`CommandRunner.run`) or streamed (:meth:`CommandRun
 goes through one process lifecycle, :class:`_Process`:
 
 1. **Spawn.** An argv list, never a shell (the executable was resolved once, to an absolute
-   path), in a session of its own (``start_new_session=True``), so the CLI and every helper
-   it starts form one process group. The caller's environment passes through, plus
-   per-call variables (secret values travel there, never on argv).
+   path), in a session of its own (``os.posix_spawn`` with ``setsid``, see ``spawn.py``), so
+   the CLI and every helper it starts form one process group. The caller's environment
+   passes through, plus per-call variables (secret values travel there, never on argv).
 2. **Input.** Optional: bytes or an iterable of byte chunks, written to stdin by a feeder
    thread (also while the output is streamed), then stdin is closed. Without input stdin is
    ``/dev/null`` and no thread is started.
@@ -32,10 +32,9 @@ from __future__ import annotations
 import os
 import selectors
 import signal
-import subprocess
 import sys
-import threading
 import time
+from _thread import get_ident  # threading's own, without importing threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
@@ -43,6 +42,7 @@ from typing import IO, TYPE_CHECKING, Generic, Literal, TypeVar, overload
 
 from ...core.exceptions import CommandTimeoutError, ContainerError, RuntimeNotAvailableError
 from .command import CommandResult, Input
+from .spawn import Child, spawn
 
 if TYPE_CHECKING:
     import logging
@@ -110,12 +110,11 @@ _WAKE = object()
 Sink = Callable[[str, bytes], None]
 
 
-def _kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+def _kill_group(proc: Child, sig: int = signal.SIGKILL) -> None:
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
     if sig == signal.SIGKILL:
-        with suppress(ProcessLookupError):
-            proc.kill()
+        proc.kill()
 
 
 def _kill_pipe_holders(pipes: Iterable[IO[bytes] | None]) -> None:
@@ -144,7 +143,7 @@ def _readlink(path: str) -> str:
         return ""
 
 
-def _pidfd(proc: subprocess.Popen[bytes]) -> int | None:
+def _pidfd(proc: Child) -> int | None:
     """A descriptor that becomes readable when ``proc`` exits (Linux 5.3+), else None."""
     try:
         return os.pidfd_open(proc.pid)
@@ -168,6 +167,8 @@ class _Feed:
         self.error: BaseException | None = None
         self.stop = False  # set when the call is cut short: feed nothing more
         self.wake = wake  # write end: closed when the feed ends, wakes the read loop
+        import threading  # here, not at the top: only calls with input start a thread
+
         self.thread = threading.Thread(target=self._run, args=(pipe, chunks), daemon=True)
         self.thread.start()
 
@@ -247,14 +248,9 @@ class _Process:
         self.started = started = time.monotonic()
         self.deadline = None if timeout is None else started + timeout
         try:
-            self.proc = proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-                env=environ,
-                # Own session and process group: a kill reaches the CLI and its helpers.
-                start_new_session=True,
+            # Own session and process group: a kill reaches the CLI and its helpers.
+            self.proc = proc = spawn(
+                argv, env=environ, stdin=input is not None, merge_stderr=merge_stderr
             )
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             raise RuntimeNotAvailableError(
@@ -362,10 +358,8 @@ class _Process:
         elif self.deadline is None:
             self.proc.wait()
         else:
-            try:
-                self.proc.wait(timeout=max(self.deadline - time.monotonic(), 0.0))
-            except subprocess.TimeoutExpired:
-                raise _Expired from None
+            if self.proc.wait_for(max(self.deadline - time.monotonic(), 0.0)) is None:
+                raise _Expired
         self._release()
         _log(self.argv, self.proc.returncode, self.started)
 
@@ -426,8 +420,7 @@ class _Process:
                     with suppress(_Expired):
                         self._step(min(until, time.monotonic() + _POLL))
                 else:
-                    with suppress(subprocess.TimeoutExpired):
-                        self.proc.wait(max(until - time.monotonic(), 0.0))
+                    self.proc.wait_for(max(until - time.monotonic(), 0.0))
                     return
             elif not self._step(until):
                 return
@@ -454,7 +447,7 @@ class _Process:
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
-        if self._feed is not None and self._feed.thread is not threading.current_thread():
+        if self._feed is not None and self._feed.thread.ident != get_ident():
             self._feed.thread.join()
 
 
@@ -742,7 +735,7 @@ class CommandRunner:
             pass
         result = CommandResult(
             tuple(argv),
-            process.proc.returncode,
+            process.proc.wait(),  # reaped already: its status
             b"".join(collected.out),
             b"".join(collected.err),
             time.monotonic() - process.started,

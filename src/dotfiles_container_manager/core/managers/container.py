@@ -15,7 +15,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 
-from .. import readiness
 from .. import validation as v
 from ..enums import RestartPolicy
 from ..exceptions import ContainerNotFoundError, InvalidConfigError
@@ -606,25 +605,37 @@ class ContainerManager(ABC):
 
     # ------------------------------------------------------------------ readiness hooks
     # Written once (core/readiness.py) on the hooks above; an engine may override them.
+    # readiness (and `socket` behind it) is imported by the first wait: a script that never
+    # waits does not load it.
 
     def _wait_for_log(self, container: str, pattern: re.Pattern[str], timeout: float) -> str:
+        from .. import readiness
+
         return readiness.wait_for_log(self, container, pattern, timeout)
 
     def _wait_for_port(
         self, container: str, port: int, protocol: str, timeout: float
     ) -> PortMapping:
+        from .. import readiness
+
         return readiness.wait_for_port(self, container, port, protocol, timeout)
 
     def _wait_for_healthy(self, container: str, timeout: float) -> None:
+        from .. import readiness
+
         readiness.wait_for_healthy(self, container, timeout)
 
     def _connect_address(self, mapping: PortMapping) -> tuple[str, int]:
         """Where to connect to reach the published ``mapping`` from this machine (see
         :func:`readiness.connect_address`); an engine on another host overrides it."""
+        from .. import readiness
+
         return readiness.connect_address(mapping)
 
     def _port_accepts(self, host: str, port: int, timeout: float) -> bool:
         """True when ``host:port`` accepts a TCP connection (within ``timeout`` seconds)."""
+        from .. import readiness
+
         return readiness.tcp_accepts(host, port, timeout)
 
     def _run_health_check(

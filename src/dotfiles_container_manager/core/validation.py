@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from .exceptions import InvalidConfigError
+from .regex import Regex
 
 __all__ = [
     "Filters",
@@ -53,7 +54,7 @@ REDACTED = "<redacted>"
 Filters = Mapping[str, str | Sequence[str]]
 
 # docker's container/volume name rule (podman's is a superset): 2+ chars.
-_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+_NAME = Regex(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 #: Longest container/volume/network name. Measured: podman (netavark) refuses network names
 #: over 250 (it writes /etc/containers/networks/<name>.json, 255 bytes at most) and volume
 #: names over 255 (a directory); docker refuses volume names over 255. With CNI podman writes
@@ -65,7 +66,7 @@ NAME_MAX = 246
 _REPO_NAME_MAX = 255
 # Lone surrogates (from undecodable os.environ/argv bytes, or a stray "\ud800") cannot be
 # encoded to UTF-8: subprocess would fail with a UnicodeEncodeError holding the whole value.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = Regex("[\ud800-\udfff]")
 #: Largest stop timeout and restart count: both CLIs parse wider integers (docker int64,
 #: podman uint), but docker turns the stop timeout into nanoseconds (int64: overflows past
 #: ~292 years) and nothing useful needs more than int32.
@@ -84,19 +85,19 @@ MEMORY_MIN = 6 * 1024**2
 MEMORY_MAX = 2**63 - 1
 # docker/go-units RAMInBytes, narrowed to what both parse: no space, no exponent (podman
 # refuses 1e9), no hex, one decimal point. Units are binary on both (1g == 1024**3).
-_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)([kmgtp])?(?:i?b)?", re.IGNORECASE | re.ASCII)
+_MEMORY = Regex(r"([0-9]+(?:\.[0-9]+)?)([kmgtp])?(?:i?b)?", re.IGNORECASE | re.ASCII)
 _MEMORY_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
 
 # The distribution/reference grammar used by both runtimes.
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_IMAGE_REF = re.compile(
+_IMAGE_REF = Regex(
     rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
     r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?",
     re.ASCII,  # a tag's \w is [A-Za-z0-9_] for both CLIs, not any Unicode letter
 )
-_IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{4,64}")
+_IMAGE_ID = Regex(r"(?:sha256:)?[0-9a-f]{4,64}")
 # Environment keys. "=" ends the key. Glob characters: podman expands "-e PREFIX*" to every
 # variable of the CLI's own environment starting with PREFIX ("-e '*'" copies all of it into
 # the container); ? and [ are refused too in case a version globs them. Whitespace: podman
@@ -105,7 +106,7 @@ _IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{4,64}")
 # makes the env-file line a comment (the variable silently vanishes).
 _ENV_KEY_FORBIDDEN = frozenset("=*?[]")
 # str.isspace() exactly (checked over every code point), one C call instead of a Python loop
-_WHITESPACE = re.compile(r"\s")
+_WHITESPACE = Regex(r"\s")
 
 
 def check_text(field: str, value: object, *, allow_empty: bool = False) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from ...core.exceptions import ContainerError, OutputParseError, ResourceNotFoundError
+from ...core.regex import Regex
 from . import parsing as p
 from .command import CommandResult, Input, Runner
 
@@ -68,7 +68,7 @@ class CLIManager:
         """The first object of ``KIND inspect REF``."""
         return p.first_record(self._call([self.kind, "inspect", ref]))
 
-    def _listed(self, result: CommandResult, valid: re.Pattern[str]) -> list[str]:
+    def _listed(self, result: CommandResult, valid: Regex) -> list[str]:
         """The names or ids an ``ls -q`` printed, one per line, each checked against
         ``valid`` (unreadable output is an :class:`OutputParseError`, not an empty list)."""
         lines = list(dict.fromkeys(self._lines(result)))

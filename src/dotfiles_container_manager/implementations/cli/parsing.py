@@ -8,13 +8,13 @@ are lenient (a missing or null field gives the default), because runtime version
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
 from ...core.exceptions import InvalidConfigError, OutputParseError
+from ...core.regex import Regex
 from ...core.types import PortMapping
 from .command import CommandResult
 
@@ -37,12 +37,12 @@ __all__ = [
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # 2026-11-28T18:47:44.160299506Z | 2026-11-28 18:47:44 +0000 UTC | ...+01:00
-_TIME = re.compile(
+_TIME = Regex(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?\s*"
     r"(Z|[+-]\d\d:?\d\d)?(?:\s+[A-Z]{2,5})?(?:\s+m=[+-][\d.]+)?"
 )
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_ID_PREFIX = re.compile(r"[0-9a-f]{12,63}")
+_HEX64 = Regex(r"[0-9a-f]{64}")
+_ID_PREFIX = Regex(r"[0-9a-f]{12,63}")
 
 
 def _fail(result: CommandResult, why: str) -> OutputParseError:

@@ -18,20 +18,20 @@ collected call would have.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping, Sequence
 
 from ...core.exceptions import ContainerError, ImageBuildError
+from ...core.regex import Regex
 from ...core.streams import ProgressCallback
 from ...core.types import ProgressEvent
 from .command import CommandResult, Input, Runner
 
 __all__ = ["StepParser", "run_with_progress"]
 
-_DOCKER = re.compile(r"Step (\d+)/(\d+) :")
-_PODMAN = re.compile(r"(?:\[\d+/\d+\] )?STEP (\d+)(?:/(\d+))?:")
-_BUILDKIT = re.compile(r"#(\d+) (?:\[(?:[^\]]*? )?(\d+)/(\d+)\])?")
+_DOCKER = Regex(r"Step (\d+)/(\d+) :")
+_PODMAN = Regex(r"(?:\[\d+/\d+\] )?STEP (\d+)(?:/(\d+))?:")
+_BUILDKIT = Regex(r"#(\d+) (?:\[(?:[^\]]*? )?(\d+)/(\d+)\])?")
 
 
 def visible(line: str) -> str:

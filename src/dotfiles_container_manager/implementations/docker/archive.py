@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, ClassVar
 
 from ...core.exceptions import ContainerError, OutputParseError
+from ...core.regex import Regex
 from ..cli import parsing as p
 from .files import LONG_TIMEOUT, replacing
 from .utils import private_tempdir
@@ -23,7 +24,7 @@ __all__ = ["CLIArchiveMixin"]
 
 # docker: "Loaded image: name:tag" / "Loaded image ID: sha256:…";
 # podman: "Loaded image: localhost/name:tag" or "Loaded image(s): a,b".
-_LOADED = re.compile(r"^Loaded image(?:\(s\))?(?: ID)?:\s*(.+)$", re.MULTILINE)
+_LOADED = Regex(r"^Loaded image(?:\(s\))?(?: ID)?:\s*(.+)$", re.MULTILINE)
 
 
 class CLIArchiveMixin:

@@ -22,6 +22,7 @@ from ...core.exceptions import (
 )
 from ...core.managers.container import ContainerManager
 from ...core.record import replace
+from ...core.regex import Regex
 from ...core.streams import LogStream
 from ...core.types import (
     HEALTH_STATES,
@@ -43,12 +44,12 @@ if TYPE_CHECKING:
 __all__ = ["DockerContainerManager"]
 
 # "0.0.0.0:18080->80/tcp", "[::]:18080->80/tcp", "127.0.0.1:32768->81/udp", "80/tcp"
-_PS_PORT = re.compile(r"^(?:\[?([0-9a-fA-F:.]*)\]?:(\d+)->)?(\d+)(?:-\d+)?/(\w+)$")
-_EXITED = re.compile(r"^Exited \((-?\d+)\)")
+_PS_PORT = Regex(r"^(?:\[?([0-9a-fA-F:.]*)\]?:(\d+)->)?(\d+)(?:-\d+)?/(\w+)$")
+_EXITED = Regex(r"^Exited \((-?\d+)\)")
 # `ps` Status: "Up 5 seconds (healthy)", docker's "(health: starting)", podman's "(starting)"
-_PS_HEALTH = re.compile(r"\((?:health: )?(starting|healthy|unhealthy)\)\s*$")
-_NOT_FOUND_EXEC = re.compile(r"executable file not found|no such file or directory", re.I)
-_REMOVAL_IN_PROGRESS = re.compile(r"removal of container \S+ is already in progress", re.I)
+_PS_HEALTH = Regex(r"\((?:health: )?(starting|healthy|unhealthy)\)\s*$")
+_NOT_FOUND_EXEC = Regex(r"executable file not found|no such file or directory", re.I)
+_REMOVAL_IN_PROGRESS = Regex(r"removal of container \S+ is already in progress", re.I)
 _REMOVAL_POLL = 0.1
 
 #: Seconds a cleanup call (removing what a failed call made) may take, at least: never the
@@ -60,7 +61,7 @@ INTERRUPT_GRACE = 5.0
 _DEFAULT_STOP_TIMEOUT = 10
 # An image named by its id (or an id prefix) in `run`/`create`: docker keeps that text as
 # the container's image; podman keeps the reference the image carries.
-_IMAGE_ID_REF = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})")
+_IMAGE_ID_REF = Regex(r"(?:sha256:)?([0-9a-f]{12,64})")
 
 
 def ps_health(status: str) -> HealthState | None:
@@ -116,7 +117,7 @@ class DockerContainerManager(CLIManager, CLIFilesMixin, ContainerManager):
     force_remove_options: tuple[str, ...] = ("-f",)
     #: How the CLI's own messages start (on stderr): "Error…", and the words of an
     #: unreachable daemon (the classifier's `unavailable` patterns).
-    cli_error_start: re.Pattern[str] = re.compile(
+    cli_error_start: Regex = Regex(
         r"error|cannot connect to the docker daemon|permission denied while trying to connect"
         r"|failed to initialize",
         re.IGNORECASE,

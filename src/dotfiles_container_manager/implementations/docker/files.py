@@ -26,22 +26,24 @@ from ...core.exceptions import (
     ContainerOperationError,
     ContainerPathError,
 )
+from ...core.regex import Regex
 from ...core.types import ExecResult, RunConfig
 from ..cli import parsing as p
 from ..cli.command import CommandResult, Input
-from ..cli.tarread import SafeExtractor, SingleFile, TarReader, TarSink
-from ..cli.tarstream import coalesced, files_tar_chunks
 from .utils import command_args, format_env_vars, private_tempdir, run_args
 
+# ..cli.tarread and ..cli.tarstream are imported by the calls that copy files: a script that
+# never copies does not load them (the cold-script benchmark, docs/performance.md).
 if TYPE_CHECKING:
     from ..cli.command import Runner
+    from ..cli.tarread import TarSink
 
 __all__ = ["LONG_TIMEOUT", "CLIFilesMixin", "replacing"]
 
 #: Copies of whole trees, exports, image archives: as long as a build may take.
 LONG_TIMEOUT = 3600.0
 #: Messages of ``cp`` about the path, not the container (docker's, then podman's).
-_PATH_PROBLEM = re.compile(
+_PATH_PROBLEM = Regex(
     r"could not find the file|could not be found on container|must be a directory|"
     r"not a directory|no such file or directory|is a directory|invalid symlink|"
     r"cannot overwrite|cannot copy",
@@ -95,10 +97,14 @@ class CLIFilesMixin:
         executable: frozenset[str],
         timeout: float | None,
     ) -> None:
+        from ..cli.tarstream import coalesced, files_tar_chunks
+
         chunks = coalesced(files_tar_chunks(files, executable, int(time.time())))
         self._cp_in(["cp", "-", f"{container}:{directory}"], container, directory, chunks, timeout)
 
     def _get_file(self, container: str, path: str, timeout: float | None) -> bytes:
+        from ..cli.tarread import SingleFile
+
         sink = SingleFile()
         source = f"{container}:{path}"
         self._cp_out(["cp", *self.cp_follow_options, source, "-"], container, path, sink, timeout)
@@ -121,6 +127,8 @@ class CLIFilesMixin:
     def _copy_from(
         self, container: str, source: str, destination: str, timeout: float | None
     ) -> None:
+        from ..cli.tarread import SafeExtractor
+
         extractor = SafeExtractor(destination, top=_top_name(source))
         try:
             self._cp_out(
@@ -170,6 +178,8 @@ class CLIFilesMixin:
     def _cp_out(
         self, args: list[str], container: str, path: str, sink: TarSink, timeout: float | None
     ) -> None:
+        from ..cli.tarread import TarReader
+
         reader = TarReader(sink)
         try:
             with (

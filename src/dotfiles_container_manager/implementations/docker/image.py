@@ -15,6 +15,7 @@ from ...core.exceptions import (
     OutputParseError,
 )
 from ...core.managers.image import ImageManager
+from ...core.regex import Regex
 from ...core.streams import ProgressCallback
 from ...core.types import BuildContext, ImageInfo
 from ..cli import parsing as p
@@ -32,8 +33,8 @@ LONG_TIMEOUT = 3600.0
 #: A build cut short gets SIGINT and this long to stop by itself (docker cancels the build
 #: and removes its step container) before SIGKILL.
 BUILD_INTERRUPT_GRACE = 10.0
-_LISTED_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
-_ID_LINE = re.compile(r"^(?:deleted:\s*)?(sha256:)?([0-9a-f]{64})$", re.IGNORECASE)
+_LISTED_ID = Regex(r"(?:sha256:)?[0-9a-f]{64}")
+_ID_LINE = Regex(r"^(?:deleted:\s*)?(sha256:)?([0-9a-f]{64})$", re.IGNORECASE)
 
 
 class DockerImageManager(CLIManager, CLIArchiveMixin, ImageManager):

@@ -10,6 +10,7 @@ from typing import Any
 from ...core.enums import ContainerState
 from ...core.exceptions import ContainerConflictError
 from ...core.record import replace
+from ...core.regex import Regex
 from ...core.types import ContainerInfo, ExecResult
 from ..cli import parsing as p
 from ..cli.command import CommandResult
@@ -29,7 +30,7 @@ class PodmanContainerManager(DockerContainerManager):
     # Without -t 0, `podman rm -f` sends SIGTERM and waits 10 s; docker kills at once.
     force_remove_options = ("-f", "-t", "0")
     # podman's own messages: "Error: …", and logrus lines (`time="…" level=error msg=…`)
-    cli_error_start = re.compile(
+    cli_error_start = Regex(
         r"error|(?:cannot|unable to) connect to podman|time=\S+ level=", re.IGNORECASE
     )
 

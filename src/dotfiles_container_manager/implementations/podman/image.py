@@ -20,6 +20,7 @@ from ...core.exceptions import (
     ImageNotFoundError,
 )
 from ...core.record import replace
+from ...core.regex import Regex
 from ...core.streams import ProgressCallback
 from ...core.types import ImageInfo
 from ..cli import parsing as p
@@ -32,8 +33,8 @@ __all__ = ["PodmanImageManager", "kill_build_steps"]
 
 # What `podman build` prints on stdout after each step: the image it committed, or the
 # cached image it reused ("--> Using cache <id>", then "--> <short id>").
-_COMMITTED = re.compile(r"^--> ([0-9a-f]{11,64})$")
-_CACHED = re.compile(r"^--> Using cache ([0-9a-f]{64})$")
+_COMMITTED = Regex(r"^--> ([0-9a-f]{11,64})$")
+_CACHED = Regex(r"^--> Using cache ([0-9a-f]{64})$")
 #: Seconds the removal of a cut-short build's images may take, at least.
 CLEANUP_TIMEOUT = 60.0
 
@@ -77,7 +78,7 @@ def kill_build_steps(pid: int) -> None:
 
 
 _LIST_ATTEMPTS = 10
-_VANISHED = re.compile(r"does not exist|image not known|no such image", re.IGNORECASE)
+_VANISHED = Regex(r"does not exist|image not known|no such image", re.IGNORECASE)
 
 
 class PodmanImageManager(DockerImageManager):

@@ -7,10 +7,10 @@ process's labelled lines, or an in-memory list) and the function that ends that 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
 
 from .types import LogLine, ProgressEvent
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import TracebackType
 

@@ -10,12 +10,14 @@ the other through it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, overload
 
 from ...core.record import Record
+from ...core.typing_runtime import Protocol, TypeVar, overload
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import TracebackType
+    from typing import Literal
 
     from ...core.exceptions import ContainerError
 
@@ -68,7 +70,6 @@ class OutputStream(Protocol[T_co]):
     @property
     def returncode(self) -> int | None:
         """The exit status once the process ended, else None."""
-        ...
 
     def __iter__(self) -> Iterator[tuple[str, T_co]]: ...
 
@@ -109,7 +110,6 @@ class Runner(Protocol):
         interrupt_grace: float | None = None,
     ) -> CommandResult:
         """Run the CLI once and collect its output (see :meth:`CommandRunner.run`)."""
-        ...
 
     @overload
     def stream(
@@ -153,8 +153,6 @@ class Runner(Protocol):
     ) -> OutputStream[str] | OutputStream[bytes]:
         """Run the CLI and yield its labelled output (lines, or raw chunks with ``raw=True``)
         as it arrives (see :meth:`CommandRunner.stream`)."""
-        ...
 
     def classify(self, result: CommandResult, error: type[ContainerError]) -> ContainerError:
         """The exception a failed ``result`` stands for."""
-        ...

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
 
 from ...core.exceptions import ContainerError, OutputParseError, ResourceNotFoundError
 from ...core.regex import Regex
 from . import parsing as p
 from .command import CommandResult, Input, Runner
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = ["CLIManager"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import re
-from typing import TYPE_CHECKING, ClassVar
 
 from ...core.exceptions import ContainerError, OutputParseError
 from ...core.regex import Regex
@@ -17,7 +16,10 @@ from ..cli import parsing as p
 from .files import LONG_TIMEOUT, replacing
 from .utils import private_tempdir
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import ClassVar
+
     from ..cli.command import CommandResult, Runner
 
 __all__ = ["CLIArchiveMixin"]

@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
 
 from ...core.enums import ContainerState
 from ...core.exceptions import (
@@ -38,7 +37,10 @@ from ..cli.manager import CLIManager
 from .files import CLIFilesMixin
 from .utils import command_args, filter_args, format_env_vars, private_tempdir, run_args
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ...core.base import ContainerEngine
 
 __all__ = ["DockerContainerManager"]

@@ -18,7 +18,6 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, ClassVar
 
 from ...core.exceptions import (
     ContainerError,
@@ -34,7 +33,10 @@ from .utils import command_args, format_env_vars, private_tempdir, run_args
 
 # ..cli.tarread and ..cli.tarstream are imported by the calls that copy files: a script that
 # never copies does not load them (the cold-script benchmark, docs/performance.md).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import ClassVar
+
     from ..cli.command import Runner
     from ..cli.tarread import TarSink
 

@@ -6,7 +6,6 @@ import builtins
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from ...core.exceptions import (
     ContainerError,
@@ -25,6 +24,10 @@ from ..cli.progress import run_with_progress
 from ..cli.tarstream import context_tar_chunks
 from .archive import CLIArchiveMixin
 from .utils import filter_args, label_args, private_tempdir
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["DockerImageManager"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any
 
 from ...core.exceptions import VolumeConflictError, VolumeError, VolumeNotFoundError
 from ...core.managers.volume import VolumeManager
@@ -12,6 +11,10 @@ from ...core.types import VolumeInfo
 from ..cli import parsing as p
 from ..cli.manager import CLIManager
 from .utils import filter_args, label_args
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["DockerVolumeManager"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from ...core.enums import ContainerState
 from ...core.exceptions import ContainerConflictError
@@ -15,6 +14,10 @@ from ...core.types import ContainerInfo, ExecResult
 from ..cli import parsing as p
 from ..cli.command import CommandResult
 from ..docker.container import DockerContainerManager, ps_health
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PodmanContainerManager"]
 

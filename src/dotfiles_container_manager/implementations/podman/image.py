@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Mapping
 from contextlib import suppress
-from typing import Any
 
 from ...core import validation as v
 from ...core.exceptions import (
@@ -28,6 +27,10 @@ from ..cli.command import CommandResult, Input, Runner
 from ..cli.progress import StepParser
 from ..docker.image import BUILD_INTERRUPT_GRACE, DockerImageManager
 from ..docker.utils import filter_args
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PodmanImageManager", "kill_build_steps"]
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from ...core.types import NetworkInfo
 from ..cli import parsing as p
 from ..docker.network import DockerNetworkManager
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PodmanNetworkManager"]
 

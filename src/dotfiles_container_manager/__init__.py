@@ -10,6 +10,8 @@ Importing the package costs almost nothing: the names below are loaded on first 
 
 from __future__ import annotations
 
+from .core.lazy import lazy_exports
+
 # Not `from typing import TYPE_CHECKING`: importing typing (with re, contextlib and
 # collections behind it) would cost more than everything else here. Type checkers read this
 # name the same way.
@@ -121,8 +123,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see
-    from typing import Any
-
     from .core.base import ContainerEngine
     from .core.enums import ContainerRuntime, ContainerState, PullPolicy, RestartPolicy
     from .core.exceptions import (
@@ -174,15 +174,4 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .factory import ContainerEngineFactory
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    # __import__ is a builtin: no importlib to load for the first lookup.
-    value = getattr(__import__(__name__ + module, fromlist=[name]), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

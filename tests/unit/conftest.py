@@ -50,13 +50,13 @@ CONTAINERS: dict[str, type[DockerContainerManager]] = {
     runtime: engine.container_manager_class for runtime, engine in ENGINES.items()
 }
 IMAGES: dict[str, type[DockerImageManager]] = {
-    runtime: engine.image_manager_class for runtime, engine in ENGINES.items()
+    runtime: engine.image_manager_class() for runtime, engine in ENGINES.items()
 }
 VOLUMES: dict[str, type[DockerVolumeManager]] = {
-    runtime: engine.volume_manager_class for runtime, engine in ENGINES.items()
+    runtime: engine.volume_manager_class() for runtime, engine in ENGINES.items()
 }
 NETWORKS: dict[str, type[DockerNetworkManager]] = {
-    runtime: engine.network_manager_class for runtime, engine in ENGINES.items()
+    runtime: engine.network_manager_class() for runtime, engine in ENGINES.items()
 }
 
 

@@ -94,7 +94,12 @@ def fresh_import() -> tuple[list[str], set[str]]:
 def test_import_loads_only_the_stdlib_and_little_of_it() -> None:
     new, stdlib = fresh_import()
     ours = [m for m in new if m.split(".")[0] == "dotfiles_container_manager"]
-    assert ours == ["dotfiles_container_manager"]  # the package root only: the rest is lazy
+    # The package root and its lazy-export helper only: the rest is loaded on first use.
+    assert ours == [
+        "dotfiles_container_manager",
+        "dotfiles_container_manager.core",
+        "dotfiles_container_manager.core.lazy",
+    ]
     foreign = [m for m in new if m.split(".")[0] not in stdlib and m not in ours]
     assert foreign == []
     for heavy in ("subprocess", "json", "dataclasses", "tarfile", "threading", "ipaddress"):
@@ -112,6 +117,47 @@ def test_first_use_loads_the_rest() -> None:
     )
     # Records are no dataclasses (core/record.py) and need no process machinery.
     assert proc.stdout.split() == ["False", "False"]
+
+
+ENGINE_PROBE = """
+import json, sys
+before = set(sys.modules)
+from dotfiles_container_manager.implementations.{runtime}.engine import {engine}
+engine = {engine}(runner=object())
+engine.containers
+made = set(sys.modules)
+engine.images, engine.volumes, engine.networks
+print(json.dumps({{"made": sorted(made - before), "used": sorted(set(sys.modules) - made)}}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("runtime", "engine"), [("docker", "DockerEngine"), ("podman", "PodmanEngine")]
+)
+def test_an_engine_loads_what_a_cold_script_needs_only(runtime: str, engine: str) -> None:
+    """The cold script (create(), then containers.list()) loads no module of the stdlib it
+    can do without, nor the image/volume/network code; using those loads them."""
+    probe = ENGINE_PROBE.format(runtime=runtime, engine=engine)
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=30
+    )
+    data = json.loads(proc.stdout)
+    made, used = set(data["made"]), set(data["used"])
+    stdlib = {"typing", "subprocess", "threading", "dataclasses", "socket", "inspect", "shutil"}
+    assert made & stdlib == set()
+    package = "dotfiles_container_manager"
+    later = {
+        f"{package}.core.readiness",
+        f"{package}.implementations.cli.tarread",
+        f"{package}.implementations.cli.tarstream",
+        f"{package}.implementations.cli.progress",
+        f"{package}.implementations.docker.image",
+        f"{package}.implementations.docker.volume",
+        f"{package}.implementations.docker.network",
+    }
+    assert made & later == set()
+    assert f"{package}.implementations.{runtime}.image" in used  # the control: they do load
+    assert f"{package}.implementations.{runtime}.network" in used
 
 
 def test_every_exported_name_resolves() -> None:

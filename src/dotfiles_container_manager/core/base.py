@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
 
 from . import endpoint
 from .enums import ContainerRuntime
 from .exceptions import ContainerError
-from .managers import ContainerManager, ImageManager, NetworkManager, VolumeManager
 from .types import EngineInfo, EngineOptions, PortMapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar
+
+    from .managers import ContainerManager, ImageManager, NetworkManager, VolumeManager
 
 __all__ = ["ContainerEngine"]
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any
 
 from ...core.exceptions import InvalidConfigError, OutputParseError
 from ...core.regex import Regex
 from ...core.types import PortMapping
 from .command import CommandResult
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Any
 
 __all__ = [
     "api_version",
@@ -35,7 +38,6 @@ __all__ = [
     "unique_ports",
 ]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # 2026-11-28T18:47:44.160299506Z | 2026-11-28 18:47:44 +0000 UTC | ...+01:00
 _TIME = Regex(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?\s*"
@@ -155,8 +157,12 @@ def parse_time(value: Any) -> datetime | None:
     if isinstance(value, (int, float)):
         if not value > 0:  # also NaN
             return None
+        # datetime is imported by the first timestamp read, not with this module: a cold
+        # script that lists no containers does not load it (~1 ms).
+        from datetime import datetime, timedelta, timezone
+
         try:
-            return _EPOCH + timedelta(seconds=int(value))
+            return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=int(value))
         except (OverflowError, ValueError):  # inf, or past year 9999
             return None
     if not isinstance(value, str):
@@ -175,6 +181,8 @@ def _parse_time_text(value: str) -> datetime | None:
     year, month, day, hour, minute, second, _fraction, zone = match.groups()
     if int(year) <= 1:
         return None
+    from datetime import datetime, timedelta, timezone  # see parse_time
+
     offset = timedelta(0)
     if zone and zone != "Z":
         sign = -1 if zone[0] == "-" else 1

@@ -10,7 +10,7 @@ goes through one process lifecycle, :class:`_Process`:
 2. **Input.** Optional: bytes or an iterable of byte chunks, written to stdin by a feeder
    thread (also while the output is streamed), then stdin is closed. Without input stdin is
    ``/dev/null`` and no thread is started.
-3. **One read loop.** A selector over the stdout and stderr pipes, plus a pidfd (where the
+3. **One read loop.** ``poll(2)`` over the stdout and stderr pipes, plus a pidfd (where the
    kernel has them) that reports the exit without polling, hands ``(stream, bytes)`` chunks
    to a sink: ``run`` collects them, a :class:`ProcessStream` yields them (as lines, or raw).
 4. **A deadline** for the whole call: when it passes the process is killed and reaped, then
@@ -29,8 +29,9 @@ code, duration), and argv holds no secrets. A failed call becomes a classified
 
 from __future__ import annotations
 
+import math
 import os
-import selectors
+import select
 import signal
 import sys
 import time
@@ -38,15 +39,17 @@ from _thread import get_ident  # threading's own, without importing threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
-from typing import IO, TYPE_CHECKING, Generic, Literal, TypeVar, overload
 
 from ...core.exceptions import CommandTimeoutError, ContainerError, RuntimeNotAvailableError
+from ...core.typing_runtime import Generic, TypeVar, overload
 from .command import CommandResult, Input
 from .spawn import Child, spawn
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
     from types import TracebackType
+    from typing import IO, Literal
 
     from .errors import ErrorClassifier
 
@@ -98,13 +101,9 @@ _MAX_LINE = 1024 * 1024
 _READ_SIZE = 65536
 # Without a pidfd, how often an interrupted process is checked for its exit.
 _POLL = 0.01
-# poll(2) as subprocess itself uses: no descriptor to create and close per call, as epoll has.
-_Selector: type[selectors.BaseSelector] = getattr(
-    selectors, "PollSelector", selectors.SelectSelector
-)
-# Selector keys' data for the two descriptors that are not output pipes.
-_EXIT = object()
-_WAKE = object()
+# What the two watched descriptors that are not output pipes are (the pipes: their name).
+_EXIT = "exit"
+_WAKE = "wake"
 
 #: Receives ``(stream, chunk)``; an empty chunk marks the end of that pipe.
 Sink = Callable[[str, bytes], None]
@@ -149,6 +148,34 @@ def _pidfd(proc: Child) -> int | None:
         return os.pidfd_open(proc.pid)
     except (AttributeError, OSError):  # not Linux, an old kernel, or a sandbox refusing it
         return None
+
+
+class _Watched:
+    """The read loop's descriptors, each with what it is: ``poll(2)``, as subprocess itself
+    uses (no descriptor to create and close per call, as epoll has). :mod:`selectors` would
+    do the same with more, and its import costs ~0.5 ms of a cold script."""
+
+    __slots__ = ("_poll", "what")
+
+    def __init__(self) -> None:
+        self._poll = select.poll()
+        #: descriptor -> (``"stdout"``/``"stderr"``/``_EXIT``/``_WAKE``, the pipe's file)
+        self.what: dict[int, tuple[str, IO[bytes] | None]] = {}
+
+    def add(self, fd: int, label: str, file: IO[bytes] | None = None) -> None:
+        self._poll.register(fd, select.POLLIN)
+        self.what[fd] = (label, file)
+
+    def remove(self, fd: int) -> None:
+        self._poll.unregister(fd)
+        del self.what[fd]
+
+    def ready(self, timeout: float | None) -> list[int]:
+        """The descriptors that can be read (or are at their end) within ``timeout``
+        seconds (None: however long it takes); [] when the time ran out."""
+        # Rounded up, as selectors does: a wait of 0.4 ms must not become a busy poll(0).
+        events = self._poll.poll(None if timeout is None else math.ceil(timeout * 1000))
+        return [fd for fd, _ in events]
 
 
 class _Expired(Exception):
@@ -208,7 +235,7 @@ class _Process:
         "_feed",
         "_open",
         "_pidfd",
-        "_selector",
+        "_watched",
         "alive",
         "argv",
         "deadline",
@@ -262,22 +289,22 @@ class _Process:
         self._pidfd: int | None = None
         self._open = 0  # output pipes not at their end yet
         self.alive = True  # not seen exiting yet (through the pidfd)
-        self._selector = selector = _Selector()
+        self._watched = watched = _Watched()
         try:
             for pipe, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
                 if pipe is not None:
-                    selector.register(pipe, selectors.EVENT_READ, name)
+                    watched.add(pipe.fileno(), name, pipe)
                     self._open += 1
             self._pidfd = pidfd = _pidfd(proc)
             if pidfd is not None:
-                selector.register(pidfd, selectors.EVENT_READ, _EXIT)
+                watched.add(pidfd, _EXIT)
             if input is not None and proc.stdin is not None:
                 wake = None
                 if isinstance(input, (bytes, bytearray, memoryview)):
                     input = (bytes(input),)  # cannot fail: nothing to wake the loop for
                 else:
                     reader, wake = os.pipe()
-                    selector.register(reader, selectors.EVENT_READ, _WAKE)
+                    watched.add(reader, _WAKE)
                 self._feed = _Feed(proc.stdin, input, wake)
         except BaseException:
             self.abort()
@@ -321,32 +348,33 @@ class _Process:
         Raises:
             _Expired: ``until`` passed first.
         """
-        selector = self._selector
-        if not selector.get_map():
+        watched = self._watched
+        if not watched.what:
             return False
         if until is None:
-            ready = selector.select()
+            ready = watched.ready(None)
         else:
             remaining = until - time.monotonic()
-            ready = selector.select(remaining) if remaining > 0 else []
+            ready = watched.ready(remaining) if remaining > 0 else []
             if not ready:
                 raise _Expired
-        for key, _ in ready:
-            name = key.data
-            if name is _EXIT:  # exited; a helper may still hold the pipes
-                selector.unregister(key.fd)
+        for fd in ready:
+            name, pipe = watched.what[fd]
+            if name == _EXIT:  # exited; a helper may still hold the pipes
+                watched.remove(fd)
                 self.alive = False
-            elif name is _WAKE:  # the feed ended
-                selector.unregister(key.fd)
-                os.close(key.fd)
+            elif name == _WAKE:  # the feed ended
+                watched.remove(fd)
+                os.close(fd)
                 feed = self._feed
                 if feed is not None and feed.error is not None and not feed.stop:
                     raise feed.error
             else:
-                data = os.read(key.fd, _READ_SIZE)
+                data = os.read(fd, _READ_SIZE)
                 if not data:
-                    selector.unregister(key.fileobj)
-                    key.fileobj.close()  # type: ignore[union-attr]
+                    watched.remove(fd)
+                    if pipe is not None:
+                        pipe.close()
                     self._open -= 1
                 self.sink(name, data)
         return True
@@ -438,12 +466,12 @@ class _Process:
         """Close every descriptor of ours and join the feeder (it can only be finishing:
         the child's stdin is closed, by its exit or the kill)."""
         self.ended = True
-        for key in list(self._selector.get_map().values()):
-            if key.data is _WAKE:
-                os.close(key.fd)
-            elif key.data is not _EXIT:
-                key.fileobj.close()  # type: ignore[union-attr]
-        self._selector.close()
+        for fd, (name, pipe) in self._watched.what.items():
+            if name == _WAKE:
+                os.close(fd)
+            elif pipe is not None:
+                pipe.close()
+        self._watched.what.clear()
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from typing import Any, ClassVar
 
 from ...core import validation as v
 from ...core.base import ContainerEngine
@@ -23,9 +22,14 @@ from ..cli.connection import ssh_hostname
 from ..cli.errors import ErrorClassifier
 from ..cli.runner import DEFAULT_TIMEOUT, CommandRunner
 from .container import DockerContainerManager
-from .image import DockerImageManager
-from .network import DockerNetworkManager
-from .volume import DockerVolumeManager
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
+    from .image import DockerImageManager
+    from .network import DockerNetworkManager
+    from .volume import DockerVolumeManager
 
 __all__ = ["DockerEngine"]
 
@@ -63,10 +67,7 @@ class DockerEngine(ContainerEngine):
     """
 
     runtime: ClassVar[ContainerRuntime] = ContainerRuntime.DOCKER
-    image_manager_class: ClassVar[type[DockerImageManager]] = DockerImageManager
     container_manager_class: ClassVar[type[DockerContainerManager]] = DockerContainerManager
-    volume_manager_class: ClassVar[type[DockerVolumeManager]] = DockerVolumeManager
-    network_manager_class: ClassVar[type[DockerNetworkManager]] = DockerNetworkManager
     classifier_class: ClassVar[type[ErrorClassifier]] = ErrorClassifier
     #: The CLI's options for ``host`` and ``context``.
     host_option: ClassVar[str] = "--host"
@@ -106,11 +107,14 @@ class DockerEngine(ContainerEngine):
             )
             runner = cli
         self.runner: Runner = runner
-        self._images = self.image_manager_class(runner)
         self._containers = self.container_manager_class(runner)
-        self._volumes = self.volume_manager_class(runner)
-        self._networks = self.network_manager_class(runner)
         self._containers.engine = self  # where the engine is decides bind sources and ports
+        # Made at first use, with their modules: a script that only runs containers does not
+        # load the image, volume and network code. Two threads may both make one; either
+        # is as good (a manager keeps nothing but the runner).
+        self._images: DockerImageManager | None = None
+        self._volumes: DockerVolumeManager | None = None
+        self._networks: DockerNetworkManager | None = None
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> DockerEngine:
@@ -124,9 +128,32 @@ class DockerEngine(ContainerEngine):
             env=options.env,
         )
 
+    @classmethod
+    def image_manager_class(cls) -> type[DockerImageManager]:
+        """The class of :attr:`images` (imported now: see ``__init__``)."""
+        from .image import DockerImageManager
+
+        return DockerImageManager
+
+    @classmethod
+    def volume_manager_class(cls) -> type[DockerVolumeManager]:
+        """The class of :attr:`volumes`."""
+        from .volume import DockerVolumeManager
+
+        return DockerVolumeManager
+
+    @classmethod
+    def network_manager_class(cls) -> type[DockerNetworkManager]:
+        """The class of :attr:`networks`."""
+        from .network import DockerNetworkManager
+
+        return DockerNetworkManager
+
     @property
     def images(self) -> DockerImageManager:
         """Image operations."""
+        if self._images is None:
+            self._images = self.image_manager_class()(self.runner)
         return self._images
 
     @property
@@ -137,11 +164,15 @@ class DockerEngine(ContainerEngine):
     @property
     def volumes(self) -> DockerVolumeManager:
         """Volume operations."""
+        if self._volumes is None:
+            self._volumes = self.volume_manager_class()(self.runner)
         return self._volumes
 
     @property
     def networks(self) -> DockerNetworkManager:
         """Network operations."""
+        if self._networks is None:
+            self._networks = self.network_manager_class()(self.runner)
         return self._networks
 
     @property

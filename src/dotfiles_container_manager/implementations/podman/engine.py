@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
 
 from ...core.enums import ContainerRuntime
 from ...core.types import EngineInfo
@@ -11,9 +10,14 @@ from ..cli import parsing as p
 from ..docker.engine import DockerEngine
 from .container import PodmanContainerManager
 from .errors import PodmanErrorClassifier
-from .image import PodmanImageManager
-from .network import PodmanNetworkManager
-from .volume import PodmanVolumeManager
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
+    from .image import PodmanImageManager
+    from .network import PodmanNetworkManager
+    from .volume import PodmanVolumeManager
 
 __all__ = ["PodmanEngine"]
 
@@ -22,14 +26,32 @@ class PodmanEngine(DockerEngine):
     """:class:`ContainerEngine` over the podman CLI (also a ``docker`` that is podman)."""
 
     runtime: ClassVar[ContainerRuntime] = ContainerRuntime.PODMAN
-    image_manager_class = PodmanImageManager
     container_manager_class = PodmanContainerManager
-    volume_manager_class = PodmanVolumeManager
-    network_manager_class = PodmanNetworkManager
     classifier_class = PodmanErrorClassifier
     host_option = "--url"
     context_option = "--connection"
     host_variable = "CONTAINER_HOST"
+
+    @classmethod
+    def image_manager_class(cls) -> type[PodmanImageManager]:
+        """The class of :attr:`images`."""
+        from .image import PodmanImageManager
+
+        return PodmanImageManager
+
+    @classmethod
+    def volume_manager_class(cls) -> type[PodmanVolumeManager]:
+        """The class of :attr:`volumes`."""
+        from .volume import PodmanVolumeManager
+
+        return PodmanVolumeManager
+
+    @classmethod
+    def network_manager_class(cls) -> type[PodmanNetworkManager]:
+        """The class of :attr:`networks`."""
+        from .network import PodmanNetworkManager
+
+        return PodmanNetworkManager
 
     def learn_endpoint(self, document: Mapping[str, Any]) -> None:
         """Set :attr:`host` and :attr:`context` from what the CLI used for the probe.

@@ -10,6 +10,8 @@ import traceback
 from pathlib import Path
 from types import FrameType
 
+from . import fake_engine
+from . import files as files_benchmark
 from .buildctx import KINDS, measure_build, measure_make, write_tar
 from .coldscript import measure_cold
 from .common import (
@@ -105,6 +107,14 @@ def _per_runtime(
     results.streaming[name] = measure_streaming(
         runtime, first_rounds=30 if quick else 80, build_rounds=7 if quick else 21
     )
+    progress(f"{name}: files in and out, run_once" + (", the workflow" if name == "docker" else ""))
+    results.files[name] = files_benchmark.measure(
+        runtime,
+        rounds=8 if quick else 20,
+        work=str(work),
+        copies=False,
+        workflow_rounds=16 if quick else 40,
+    )
     results.builds[name] = {}
     for kind in KINDS:
         tar, size = tars[kind]
@@ -137,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             results.imports = measure_imports(10)
             progress("runner vs subprocess.run on `true`")
             results.spawn = measure_spawn(150 if args.quick else 400)
+            progress("FakeEngine lifecycles")
+            results.fake = fake_engine.lifecycles(5_000 if args.quick else 20_000, 3)
             tars: dict[str, tuple[Path, int]] = {}
             for kind in KINDS:
                 progress(f"making the {kind} context's tar (no CLI)")

@@ -1,8 +1,14 @@
 """The cold script: a fresh interpreter that imports the package, creates an engine and lists
-the containers, against its floor (an empty interpreter plus the same raw CLI calls)."""
+the containers, against its floor (an empty interpreter plus the same raw CLI calls).
+
+Two more interpreters per round explain the difference: one that imports only the
+standard-library modules the script loads (``stdlib``: what a JSON-parsing, process-spawning
+program cannot do without), and one that also imports the package's modules the script loads
+without making a CLI call (``import``)."""
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 from dataclasses import dataclass, field
@@ -13,11 +19,49 @@ SCRIPT = (
     "from dotfiles_container_manager import ContainerEngineFactory;"
     " ContainerEngineFactory.create({name!r}).containers.list()"
 )
-#: The raw CLI calls the script makes: create()'s probe and list()'s one `ps`.
-RAW_CALLS = (
-    ("version", "--format", "{{json .}}"),
-    ("ps", "--no-trunc", "--format", "{{json .}}"),
+# Runs the script once with CommandRunner.argv recorded: the floor is made of exactly the CLI
+# calls the library made (docker: `version`, `ps`; podman lists with `-a` and filters).
+# It also lists the modules the script loaded (json itself is imported last, so that it
+# counts as the script's).
+_RECORD = """
+import sys
+before = set(sys.modules)
+from dotfiles_container_manager.implementations.cli import runner
+calls = []
+real = runner.CommandRunner.argv
+def argv(self, args):
+    calls.append(list(args))
+    return real(self, args)
+runner.CommandRunner.argv = argv
+from dotfiles_container_manager import ContainerEngineFactory
+ContainerEngineFactory.create({name!r}).containers.list()
+loaded = sorted(set(sys.modules) - before)
+import json
+print(json.dumps({{"calls": calls, "modules": loaded}}))
+"""
+#: The package's modules the script loads, without a CLI call.
+_IMPORT = (
+    "from dotfiles_container_manager import ContainerEngineFactory as F;"
+    " F.engine_class({name!r})({name!r}).containers"
 )
+
+
+def library_calls(runtime: Runtime) -> tuple[list[list[str]], list[str]]:
+    """The CLI argument lists the script makes on ``runtime``, and the top-level
+    standard-library modules it loads (beyond the interpreter's own), recorded in a child."""
+    output = subprocess.run(
+        [venv_python(), "-c", _RECORD.format(name=runtime.name)],
+        check=True,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    data = json.loads(output)
+    stdlib = sorted(
+        {m.split(".")[0] for m in data["modules"]} - {"dotfiles_container_manager", "_thread"}
+    )
+    return data["calls"], [m for m in stdlib if not m.startswith("_")]
 
 
 @dataclass
@@ -28,6 +72,13 @@ class ColdResult:
     script: float = 0.0
     python: float = 0.0
     calls: dict[str, float] = field(default_factory=dict)
+    #: The raw calls of the floor, as the library made them (see :func:`library_calls`).
+    argv: list[list[str]] = field(default_factory=list)
+    #: The standard-library modules the script loads, and the medians of an interpreter that
+    #: imports them (``stdlib``), then also the package's modules (``imports``).
+    stdlib_modules: list[str] = field(default_factory=list)
+    stdlib: float = 0.0
+    imports: float = 0.0
     ratios: list[float] = field(default_factory=list)
 
     @property
@@ -66,13 +117,22 @@ def measure_cold(
     ``deadline`` (after ``min_rounds``)."""
     env = child_env()
     python = venv_python()
+    calls, modules = library_calls(runtime)
     steps: list[tuple[str, list[str]]] = [
         ("script", [python, "-c", SCRIPT.format(name=runtime.name)]),
         ("python", [python, "-c", "pass"]),
-        *((args[0], [runtime.cli, *args]) for args in RAW_CALLS),
+        *((" ".join(args), [runtime.cli, *args]) for args in calls),
+    ]
+    # Not part of the floor: what explains the difference (see the module's docstring).
+    explain = [
+        ("stdlib", [python, "-c", f"import {', '.join(modules)}"]),
+        ("imports", [python, "-c", _IMPORT.format(name=runtime.name)]),
     ]
     times: dict[str, list[float]] = {name: [] for name, _ in steps}
-    result = ColdResult()
+    result = ColdResult(argv=calls, stdlib_modules=modules)
+    times.update({name: [] for name, _ in explain})
+    steps_floor = len(steps)
+    steps += explain
     for index in range(max_rounds + 1):  # round 0 warms the page cache and .pyc files
         turn = index % len(steps)
         for name, argv in steps[turn:] + steps[:turn]:
@@ -80,7 +140,7 @@ def measure_cold(
             if index:
                 times[name].append(seconds)
         if index:
-            floor = sum(times[name][-1] for name, _ in steps[1:])
+            floor = sum(times[name][-1] for name, _ in steps[1:steps_floor])
             result.ratios.append(times["script"][-1] / floor)
             result.rounds = index
             low, high = result.spread
@@ -88,5 +148,7 @@ def measure_cold(
                 break
     result.script = median(times["script"])
     result.python = median(times["python"])
-    result.calls = {name: median(times[name]) for name, _ in steps[2:]}
+    result.calls = {name: median(times[name]) for name, _ in steps[2:steps_floor]}
+    result.stdlib = median(times["stdlib"])
+    result.imports = median(times["imports"])
     return result

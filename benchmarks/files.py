@@ -108,7 +108,12 @@ def _pair(
     )
 
 
-def measure(runtime: Runtime, rounds: int, work: str) -> list[Row]:
+def measure(
+    runtime: Runtime, rounds: int, work: str, *, copies: bool = True, workflow_rounds: int = 0
+) -> list[Row]:
+    """Every case on ``runtime``; ``copies=False`` leaves out the two ``copy_from`` cases
+    (seconds per call: ``python -m benchmarks`` does without them). The docker workflow takes
+    ``workflow_rounds`` (default: ``rounds``)."""
     engine: Any = ContainerEngineFactory.create(runtime.name)
     rows: list[Row] = []
     name = f"{PREFIX}-files"
@@ -198,26 +203,27 @@ def measure(runtime: Runtime, rounds: int, work: str) -> list[Row]:
             fresh_out()  # the same mkdir as the others
             raw_get("/b2")()
 
-        rows.append(
-            _pair(
-                runtime.name,
-                "copy_from 1,000 files vs cp C:dir - (no files written)",
-                ours_copy,
-                raw_stdout,
-                heavy,
-                "—",
+        if copies:
+            rows.append(
+                _pair(
+                    runtime.name,
+                    "copy_from 1,000 files vs cp C:dir - (no files written)",
+                    ours_copy,
+                    raw_stdout,
+                    heavy,
+                    "—",
+                )
             )
-        )
-        rows.append(
-            _pair(
-                runtime.name,
-                "copy_from 1,000 files vs cp C:dir HOSTDIR (the CLI extracts)",
-                ours_copy,
-                raw_extract,
-                heavy,
-                "≤ 1.05",
+            rows.append(
+                _pair(
+                    runtime.name,
+                    "copy_from 1,000 files vs cp C:dir HOSTDIR (the CLI extracts)",
+                    ours_copy,
+                    raw_extract,
+                    heavy,
+                    "≤ 1.05",
+                )
             )
-        )
         progress(f"{runtime.name}: run_once")
         config = RunConfig(BASE_IMAGE, command=["true"])
         rows.append(
@@ -236,7 +242,7 @@ def measure(runtime: Runtime, rounds: int, work: str) -> list[Row]:
             )
         )
         if runtime.name == "docker":
-            row = _workflow(engine, rounds)
+            row = _workflow(engine, workflow_rounds or rounds)
             if row is not None:
                 rows.append(row)
     finally:

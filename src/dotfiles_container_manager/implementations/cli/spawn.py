@@ -160,7 +160,8 @@ def spawn(
         pid = os.posix_spawn(
             argv[0],
             list(argv),
-            os.environ if env is None else env,
+            # os.environb: the same variables without a decode and encode of each.
+            os.environb if env is None else env,
             file_actions=actions,
             setsid=True,
             setsigdef=_DEFAULT_SIGNALS,

@@ -388,6 +388,25 @@ class TestVolumes:
         )
         assert replace(listed, raw={}) == replace(inspected, raw={})
 
+    def test_docker_list_is_one_call_with_exact_labels(self) -> None:
+        # Recorded with the library's format: the labels come exact, no inspect follows.
+        fake = FakeRunner("docker", recorded("docker", "volume_ls_labelled"))
+        (listed,) = DockerVolumeManager(fake).list(filters={"label": "dcm-rec=1"})
+        assert [c.args for c in fake.calls] == [
+            tuple(recorded("docker", "volume_ls_labelled").command[1:])
+        ]
+        assert listed.labels == {"dcm-rec": "1", "role": "data"}
+        assert listed.name == "dcm-rec-vol"
+        assert listed.mountpoint == "/var/lib/docker/volumes/dcm-rec-vol/_data"
+
+    def test_docker_list_inspects_rows_whose_labels_cannot_be_told(self) -> None:
+        row = json.dumps({"Name": "v1", "Driver": "local", "Labels": "k,z=w"})
+        inspected = json.dumps([{"Name": "v1", "Driver": "local", "Labels": {"k,z": "w"}}])
+        fake = FakeRunner("docker", result(f'{row}\t["k","","z=w",""]\n'), result(inspected))
+        (listed,) = DockerVolumeManager(fake).list()
+        assert listed.labels == {"k,z": "w"}
+        assert fake.calls[1].args == ("volume", "inspect", "v1")
+
     def test_same_volume_on_both_runtimes(self) -> None:
         docker, podman = (
             DockerVolumeManager.from_inspect(p.first_record(recorded(rt, "volume_inspect")))
@@ -448,6 +467,15 @@ class TestNetworks:
         assert listed.labels == inspected.labels
         assert listed.created == inspected.created
         assert inspected.id.startswith(listed.id)  # this docker row was printed truncated
+
+    def test_docker_list_is_one_call_with_exact_labels(self) -> None:
+        # A value holding ",b=c": the joined string alone would read it as two labels.
+        fake = FakeRunner("docker", recorded("docker", "network_ls_labelled"))
+        (listed,) = DockerNetworkManager(fake).list()
+        assert len(fake.calls) == 1
+        assert listed.labels == {"dcm-rec": "1", "hosts": "a,b=c"}
+        assert listed.name == "dcm-rec-net"
+        assert HEX64.fullmatch(listed.id)
 
     def test_podman_list_equals_inspect(self) -> None:
         rows = p.load_records(recorded("podman", "network_ls"))
@@ -640,6 +668,24 @@ class TestLabels:
     )
     def test_labels_from(self, value: Any, expected: dict[str, str]) -> None:
         assert p.labels_from(value) == expected
+
+    @pytest.mark.parametrize(
+        ("pairs", "expected"),
+        [
+            # each segment of docker's joined string, then the exact value `.Label` gave
+            (["a=1", "1", "b=2", "2"], {"a": "1", "b": "2"}),
+            (["b=x", "x,c=y", "c=y", "", "a=1", "1"], {"b": "x,c=y", "a": "1"}),
+            (["a=1", "1", "b=x", "x,c=y", "c=y", ""], {"a": "1", "b": "x,c=y"}),
+            (["e=", "", "a=b=c", "b=c"], {"e": "", "a": "b=c"}),
+            (["", ""], {}),
+            (["k", "", "z=w", ""], None),  # the key "k,z": cannot be told, inspected instead
+            (["a=1", "1", "a=1", "1"], None),
+            (["a=1", "2"], None),  # the value does not match the string: not trusted
+            (["a=1"], None),
+        ],
+    )
+    def test_exact_labels(self, pairs: list[str], expected: dict[str, str] | None) -> None:
+        assert p.exact_labels(pairs) == expected
 
 
 class TestReferences:

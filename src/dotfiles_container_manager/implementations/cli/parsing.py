@@ -27,10 +27,12 @@ __all__ = [
     "as_int",
     "as_list",
     "as_str",
+    "exact_labels",
     "full_image_id",
     "is_full_id",
     "labels_from",
     "load_json",
+    "load_labelled_records",
     "load_records",
     "normalize_reference",
     "parse_time",
@@ -91,6 +93,76 @@ def load_records(result: CommandResult) -> list[dict[str, Any]]:
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise _fail(result, "expected JSON objects")
     return records
+
+
+#: The ``--format`` of a docker ``volume ls``/``network ls`` that lists exact labels in one
+#: call. ``.Labels`` joins a map as ``k=v,k2=v2``, ambiguous once a value or key holds a comma;
+#: after the row (a tab: JSON escapes those) come the segments of that string, each followed
+#: by the exact value of the label that the segment's text before ``=`` names (``.Label``;
+#: "" when no label has that name). :func:`load_labelled_records` reads it.
+LABELLED_ROW = (
+    '{{json .}}\t[{{range $i, $s := split .Labels ","}}{{if $i}},{{end}}'
+    '{{json $s}},{{json ($.Label (index (split $s "=") 0))}}{{end}}]'
+)
+
+
+def load_labelled_records(result: CommandResult) -> list[dict[str, Any]]:
+    """The rows of an ``ls`` run with :data:`LABELLED_ROW`, each with its ``Labels`` as an
+    exact dict where :func:`exact_labels` can tell them, else as docker's string (for the
+    caller to inspect). Output without the extra column (podman's JSON array) is read as
+    :func:`load_records` reads it."""
+    text = result.stdout_text.strip()
+    if not text or text[0] == "[" or "\t" not in text:
+        return load_records(result)
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        # One decoder call for all lines: each "ROW<tab>[pairs]" becomes "[ROW,[pairs]]".
+        rows = ",".join("[" + line.replace("\t", ",", 1) + "]" for line in lines)
+        pairs = json.loads(f"[{rows}]")
+        if len(pairs) != len(lines) or not all(
+            isinstance(pair, list) and len(pair) == 2 for pair in pairs
+        ):
+            raise ValueError("one row and its labels per line expected")
+    except (ValueError, RecursionError) as exc:
+        raise _fail(result, f"not JSON ({exc})") from None
+    records = []
+    for row, segments in pairs:
+        if not isinstance(row, dict) or not isinstance(segments, list):
+            raise _fail(result, "expected JSON objects")
+        labels = exact_labels([as_str(s) for s in segments])
+        if labels is not None:
+            row["Labels"] = labels
+        records.append(row)
+    return records
+
+
+def exact_labels(pairs: Sequence[str]) -> dict[str, str] | None:
+    """The labels behind docker's ``k=v,k2=v2`` string, from its comma-separated segments
+    each followed by the exact value of the label its text before ``=`` names
+    (:data:`LABELLED_ROW`); None when they cannot be told apart (a key holding a comma).
+
+    The first segment starts a label, whose key is the segment's text before ``=``; its
+    exact value says how many segments the label spans, so the next label starts right
+    after; and so on. Each step is checked against the string itself.
+    """
+    segments, values = list(pairs[0::2]), list(pairs[1::2])
+    if len(segments) != len(values):
+        return None
+    if segments == [""]:
+        return {}
+    labels: dict[str, str] = {}
+    index = 0
+    while index < len(segments):
+        key, sep, _ = segments[index].partition("=")
+        if not sep or key in labels:
+            return None
+        label = f"{key}={values[index]}"
+        end = index + label.count(",") + 1
+        if ",".join(segments[index:end]) != label:
+            return None
+        labels[key] = values[index]
+        index = end
+    return labels
 
 
 def first_record(result: CommandResult) -> dict[str, Any]:

@@ -27,6 +27,8 @@ class DockerNetworkManager(CLIManager, NetworkManager):
     """:class:`NetworkManager` over the docker CLI."""
 
     kind = "network"
+    #: The `ls --format`: rows with exact labels, in one call (podman prints them exactly).
+    list_format = p.LABELLED_ROW
     error = NetworkError
 
     def _create(
@@ -70,10 +72,12 @@ class DockerNetworkManager(CLIManager, NetworkManager):
         return self.from_inspect(self._inspect_record(network))
 
     def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[NetworkInfo]:
-        # One `network ls` call (docker's rows have no subnets); rows whose labels are
-        # ambiguous are inspected (see _exact_labels).
-        args = ["network", "ls", "--no-trunc", "--format", "{{json .}}", *filter_args(filters)]
-        rows = self._exact_labels(p.load_records(self._call(args)), "ID", "Id")
+        # One `network ls` call, its labels exact (p.LABELLED_ROW; docker's rows have no
+        # subnets); rows whose labels even that cannot tell are inspected (_exact_labels).
+        args = ["network", "ls", "--no-trunc", "--format", self.list_format]
+        rows = self._exact_labels(
+            p.load_labelled_records(self._call([*args, *filter_args(filters)])), "ID", "Id"
+        )
         return [self.from_inspect(r) if "Id" in r else self.from_ls(r) for r in rows]
 
     def _connect(self, network: str, container: str, aliases: tuple[str, ...]) -> None:

@@ -23,6 +23,8 @@ class DockerVolumeManager(CLIManager, VolumeManager):
     """:class:`VolumeManager` over the docker CLI."""
 
     kind = "volume"
+    #: The `ls --format`: rows with exact labels, in one call (podman prints them exactly).
+    list_format = p.LABELLED_ROW
     error = VolumeError
 
     #: docker's ``volume create`` succeeds silently on an existing name (and ignores the new
@@ -73,10 +75,11 @@ class DockerVolumeManager(CLIManager, VolumeManager):
         return self.from_inspect(self._inspect_record(name))
 
     def _list(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[VolumeInfo]:
-        # One `volume ls` call; docker's rows have no creation time or options (inspect has
-        # them), and rows whose labels are ambiguous are inspected (see _exact_labels).
-        args = ["volume", "ls", "--format", "{{json .}}", *filter_args(filters)]
-        rows = self._exact_labels(p.load_records(self._call(args)), "Name", "Name")
+        # One `volume ls` call, its labels exact (p.LABELLED_ROW); docker's rows have no
+        # creation time or options (inspect has them). Rows whose labels even that cannot
+        # tell (a key holding a comma) are inspected (see _exact_labels).
+        args = ["volume", "ls", "--format", self.list_format, *filter_args(filters)]
+        rows = self._exact_labels(p.load_labelled_records(self._call(args)), "Name", "Name")
         return [self.from_inspect(r) for r in rows]
 
     def _prune(self, filters: dict[str, tuple[str, ...]]) -> builtins.list[str]:

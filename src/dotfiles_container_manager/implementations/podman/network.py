@@ -21,6 +21,8 @@ class PodmanNetworkManager(DockerNetworkManager):
     """Podman's network JSON is lowercase (netavark), ``create`` prints the name, and
     ``network rm`` already refuses while containers are attached."""
 
+    list_format = "{{json .}}"  # labels come as an object: nothing to tell apart
+
     def _by_name(self, network: str) -> str:
         # podman 4.3 cannot find a network by its full id for rm/disconnect, and removing by
         # an id prefix (of any length: `rm 17c37128` removed a network in use) skips the

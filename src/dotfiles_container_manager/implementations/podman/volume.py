@@ -14,6 +14,7 @@ class PodmanVolumeManager(DockerVolumeManager):
     ``--label`` is read as CSV."""
 
     check_existing_before_create = False
+    list_format = "{{json .}}"  # labels come as an object: nothing to tell apart
     labels_as_csv = True
 
     def _prune_all_args(self) -> builtins.list[str]:

@@ -105,14 +105,18 @@ def _child(argv: list[str]) -> dict[str, Any]:
         report["tar_bytes"] = size
     elif mode == "build":
         runner = engine.runner
-        original = runner.run
         seen: list[list[str]] = []
 
-        def recording(args: Any, **kwargs: Any) -> Any:
-            seen.append(list(args))
-            return original(args, **kwargs)
+        def recording(original: Any) -> Any:
+            def call(args: Any, **kwargs: Any) -> Any:
+                seen.append(list(args))
+                return original(args, **kwargs)
 
-        vars(runner)["run"] = recording
+            return call
+
+        # podman's build is streamed (its RUN step is stopped through the output on a cut).
+        vars(runner)["run"] = recording(runner.run)
+        vars(runner)["stream"] = recording(runner.stream)
         engine.images.build(context, argv[3])
         report["args"] = seen[0]
     else:

@@ -218,11 +218,12 @@ def targets(results: Results) -> str:
             {"docker": flow["docker"]},
             "met",
         )
+    quick = results.mode == "quick"
     rows.append(
         [
-            f"whole run ≤ {RUNTIME_TARGET:.0f} s",
-            *([f"{results.seconds:.0f} s"] * len(names)),
-            verdict(results.seconds <= RUNTIME_TARGET),
+            f"whole run with `--quick` ≤ {RUNTIME_TARGET:.0f} s",
+            *([f"{results.seconds:.0f} s ({results.mode} mode)"] * len(names)),
+            verdict(results.seconds <= RUNTIME_TARGET if quick else None),
         ]
     )
     return table(("target", *names, "verdict"), rows)

@@ -30,7 +30,7 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dotfiles_container_manager import BuildContext, ContainerEngineFactory, RunConfig
@@ -47,6 +47,7 @@ from .common import (
     interleaved,
     median,
     ms,
+    now,
     progress,
     quartiles,
     table,
@@ -75,6 +76,8 @@ class Row:
     #: Median CPU seconds of this process per call, ours and the baseline's.
     cpu: tuple[float, float] = (0.0, 0.0)
     rounds: int = 0
+    #: Medians of the steps of a workflow, in seconds ("build, ours": ...).
+    steps: dict[str, float] = field(default_factory=dict)
 
     @property
     def floor(self) -> float:
@@ -259,10 +262,20 @@ def _workflow(engine: Any, rounds: int) -> Row | None:
         return None
     client = docker.from_env()
     ours_tag, theirs_tag = f"{PREFIX}-wf-lib:1", f"{PREFIX}-wf-dpy:1"
+    steps: dict[str, list[float]] = {}
+
+    def timed(step: str, call: Callable[[], Any]) -> Any:
+        started = now()
+        value = call()
+        steps.setdefault(step, []).append(now() - started)
+        return value
 
     def ours() -> None:
-        engine.images.build(BuildContext(DOCKERFILE, files=MESSAGE, labels=LABELS), ours_tag)
-        result = engine.containers.run_once(RunConfig(ours_tag, labels=LABELS))
+        context = BuildContext(DOCKERFILE, files=MESSAGE, labels=LABELS)
+        timed("build, ours", lambda: engine.images.build(context, ours_tag))
+        result = timed(
+            "run, ours", lambda: engine.containers.run_once(RunConfig(ours_tag, labels=LABELS))
+        )
         if "hello" not in result.stdout:
             raise RuntimeError("no output")
 
@@ -274,15 +287,20 @@ def _workflow(engine: Any, rounds: int) -> Row | None:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
         buffer.seek(0)
-        client.images.build(
-            fileobj=buffer, custom_context=True, tag=theirs_tag, labels=LABELS, rm=True
+        timed(
+            "build, docker-py",
+            lambda: client.images.build(
+                fileobj=buffer, custom_context=True, tag=theirs_tag, labels=LABELS, rm=True
+            ),
         )
-        output = client.containers.run(theirs_tag, remove=True, labels=LABELS)
+        output = timed(
+            "run, docker-py", lambda: client.containers.run(theirs_tag, remove=True, labels=LABELS)
+        )
         if b"hello" not in output:
             raise RuntimeError("no output")
 
     progress("docker: build → run_once vs docker-py build → containers.run(remove=True)")
-    return _pair(
+    row = _pair(
         "docker",
         "build → run_once vs docker-py build → run(remove=True)",
         ours,
@@ -291,6 +309,8 @@ def _workflow(engine: Any, rounds: int) -> Row | None:
         "≤ 1.00",
         baseline="docker-py",
     )
+    row.steps = {step: median(times) for step, times in steps.items()}
+    return row
 
 
 def render(rows: list[Row]) -> str:

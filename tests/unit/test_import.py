@@ -148,6 +148,8 @@ def test_an_engine_loads_what_a_cold_script_needs_only(runtime: str, engine: str
     package = "dotfiles_container_manager"
     later = {
         f"{package}.core.readiness",
+        f"{package}.core.streams",
+        f"{package}.implementations.cli.connection",
         f"{package}.implementations.cli.tarread",
         f"{package}.implementations.cli.tarstream",
         f"{package}.implementations.cli.progress",

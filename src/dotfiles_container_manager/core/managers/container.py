@@ -18,8 +18,11 @@ from contextlib import contextmanager, suppress
 from .. import validation as v
 from ..enums import RestartPolicy
 from ..exceptions import ContainerNotFoundError, InvalidConfigError
-from ..streams import LogStream
 from ..types import ContainerInfo, ExecResult, Filters, PortMapping, RunConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..streams import LogStream
 
 __all__ = ["ContainerManager"]
 

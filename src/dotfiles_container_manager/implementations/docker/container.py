@@ -22,7 +22,6 @@ from ...core.exceptions import (
 from ...core.managers.container import ContainerManager
 from ...core.record import replace
 from ...core.regex import Regex
-from ...core.streams import LogStream
 from ...core.types import (
     HEALTH_STATES,
     ContainerInfo,
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ...core.base import ContainerEngine
+    from ...core.streams import LogStream
 
 __all__ = ["DockerContainerManager"]
 
@@ -374,6 +374,8 @@ class DockerContainerManager(CLIManager, CLIFilesMixin, ContainerManager):
         if since is not None:
             args += ["--since", since]
         stream = self._runner.stream([*args, container], error=self.error, timeout=timeout)
+        from ...core.streams import LogStream  # loaded by the first stream, not at import
+
         return LogStream(self._container_lines(stream), close=stream.close)
 
     def _container_lines(self, stream: OutputStream[str]) -> Iterator[tuple[str, str]]:

@@ -18,7 +18,6 @@ from ...core.exceptions import (
 from ...core.types import EngineInfo, EngineOptions
 from ..cli import parsing as p
 from ..cli.command import Runner
-from ..cli.connection import ssh_hostname
 from ..cli.errors import ErrorClassifier
 from ..cli.runner import DEFAULT_TIMEOUT, CommandRunner
 from .container import DockerContainerManager
@@ -273,6 +272,8 @@ class DockerEngine(ContainerEngine):
         if self._address is None or self._address[0] != self.host:
             address = super().host_address
             if self.host is not None and self.host.lower().startswith("ssh://"):
+                from ..cli.connection import ssh_hostname  # ssh engines only
+
                 address = ssh_hostname(self.host, self._env) or address
             self._address = (self.host, address)
         return self._address[1]

@@ -409,8 +409,18 @@ def test_docker_image_list_still_raises_other_failures() -> None:
     assert not isinstance(caught.value, ImageNotFoundError)
 
 
-def test_podman_image_list_is_taken_again_when_an_image_vanishes() -> None:
-    vanished = result(b"", b"Error: retrieving parent of image abc: file does not exist\n", 125)
+# podman 4.3's words when an image it is reading is removed meanwhile (seen in CI runs).
+VANISHED = [
+    b"Error: retrieving parent of image abc: file does not exist\n",
+    b'Error: retrieving label for image "9f25": you may need to remove the image to resolve'
+    b" the error: fallback error checking whether image is a manifest list: reading data blob"
+    b' size "manifest-sha256:6f57" for "9f25": size is not known\n',
+]
+
+
+@pytest.mark.parametrize("stderr", VANISHED)
+def test_podman_image_list_is_taken_again_when_an_image_vanishes(stderr: bytes) -> None:
+    vanished = result(b"", stderr, 125)
     fake = FakeRunner("podman", vanished, vanished, recorded("podman", "images"))
     assert IMAGES["podman"](fake).list()
     assert len(fake.calls) == 3

@@ -81,7 +81,7 @@ def kill_build_steps(pid: int) -> None:
 
 
 _LIST_ATTEMPTS = 10
-_VANISHED = Regex(r"does not exist|image not known|no such image", re.IGNORECASE)
+_VANISHED = Regex(r"does not exist|image not known|no such image|size is not known", re.IGNORECASE)
 
 
 class PodmanImageManager(DockerImageManager):
@@ -98,7 +98,8 @@ class PodmanImageManager(DockerImageManager):
 
     def _images(self, args: builtins.list[str]) -> CommandResult:
         # podman 4.3's `images` fails when an image it is reading is removed meanwhile
-        # ("retrieving parent of image …: file does not exist", "image not known"): the
+        # ("retrieving parent of image …: file does not exist", "image not known",
+        # "retrieving label for image …: reading data blob size …: size is not known"): the
         # listing is taken again, a few times, before that is an error.
         for attempt in range(1, _LIST_ATTEMPTS):
             result = self._call(args, check=False)

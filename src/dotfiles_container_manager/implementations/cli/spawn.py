@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from contextlib import suppress
 
@@ -35,6 +36,13 @@ __all__ = ["Child", "spawn"]
 
 # Reset to their default actions in the child, as subprocess's `restore_signals` does.
 _DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+# This process's environment as posix_spawn takes it. Python 3.13 passes the C library's
+# own for None; before, the mapping is converted per call (~50 µs for 40 variables), and
+# os.environb spares a decode and encode of each.
+if sys.version_info >= (3, 13):
+    _INHERIT = None
+else:
+    _INHERIT = os.environb
 # Without a pidfd, the longest sleep between two looks at a child that is awaited.
 _MAX_POLL = 0.05
 
@@ -160,8 +168,7 @@ def spawn(
         pid = os.posix_spawn(
             argv[0],
             list(argv),
-            # os.environb: the same variables without a decode and encode of each.
-            os.environb if env is None else env,
+            _INHERIT if env is None else env,
             file_actions=actions,
             setsid=True,
             setsigdef=_DEFAULT_SIGNALS,

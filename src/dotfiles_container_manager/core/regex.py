@@ -25,7 +25,7 @@ class Regex:
 
     The first use of any method compiles the pattern and stores the compiled pattern's own
     methods in this object's slots, so every later call goes straight to ``re``'s C code:
-    listing 50 containers calls these 200 times, and a Python wrapper per call cost ~60 µs.
+    listing 50 containers calls these 200 times, and a Python wrapper cost ~0.1 µs a call.
     """
 
     __slots__ = ("flags", "pattern", *_METHODS)

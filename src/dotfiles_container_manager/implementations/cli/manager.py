@@ -89,11 +89,11 @@ class CLIManager:
     def _exact_labels(
         self, rows: list[dict[str, Any]], key: str, inspect_key: str
     ) -> list[dict[str, Any]]:
-        """List rows whose labels are exact: docker's ``ls`` prints labels as one
-        ``k=v,k2=v2`` string, ambiguous once a value holds a comma, so the rows whose string
-        holds one are replaced by their ``inspect`` objects, fetched in one more call.
-        Labels printed as an object (podman), or without a comma, need nothing more: one
-        process in the common case."""
+        """List rows whose labels are exact. Rows read with ``p.LABELLED_ROW`` already carry
+        their labels as a dict, as podman's do; a row whose labels are still docker's
+        ``k=v,k2=v2`` string holding a comma (a label key with a comma, which even that
+        template cannot tell apart) is replaced by its ``inspect`` object, all such rows
+        fetched in one more call. Labels without a comma need nothing more."""
         ambiguous = [
             p.as_str(row.get(key))
             for row in rows
